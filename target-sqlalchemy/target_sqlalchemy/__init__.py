@@ -1,0 +1,3 @@
+"""target-sqlalchemy: a Singer target that upserts into SQLAlchemy databases."""
+
+from __future__ import annotations
