@@ -1,0 +1,451 @@
+"""HTTP plumbing of the mock platform: the request handler, routes and faults.
+
+A stdlib :class:`~http.server.ThreadingHTTPServer` speaking HTTP/1.1 with
+keep-alive, one daemon thread per connection. Every answer carries
+``X-Ca-Request-Id``; API answers use the platform's envelope, HTTP errors add
+``X-Ca-Error-Code`` and ``X-Ca-Error-Message``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import socket
+import threading
+import time
+import typing as t
+import uuid
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import orjson
+
+from tap_openapi.mock_platform.faults import Fault
+from tap_openapi.mock_platform.oauth import OAuthError
+from tap_openapi.mock_platform.state import PlatformState
+
+logger = logging.getLogger(__name__)
+
+#: The platform's page size limit; larger ``pageSize`` values are capped.
+MAX_PAGE_SIZE = 2000
+#: ``pageSize`` when the query has none.
+DEFAULT_PAGE_SIZE = 100
+BUSINESS_ERROR_CODE = 40001
+BUSINESS_ERROR_MESSAGE = "simulated business error"
+
+FAKE_PATH = "/api/v1/sync/fake"
+FAKEWITHTS_PATH = "/api/v1/sync/fakewithts"
+BUSINESS_ERROR_PATH = "/api/v1/error/business"
+ITEMS_PATH = "/api/v1/items"
+_ITEM_PATH = re.compile(r"^/api/v1/items/(\d+)$")
+_TRUE = frozenset({"1", "true", "yes"})
+
+
+@dataclass
+class Answer:
+    """An HTTP answer before it is written."""
+
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+
+class ApiError(Exception):
+    """An HTTP error answer of an API, with the platform's error headers."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def _envelope(request_id: str, data: t.Any) -> bytes:
+    return orjson.dumps(
+        {"errCode": 0, "errMsg": "success", "requestId": request_id, "data": data}
+    )
+
+
+def _error_answer(request_id: str, error: ApiError) -> Answer:
+    body = orjson.dumps(
+        {
+            "errCode": error.status,
+            "errMsg": error.message,
+            "requestId": request_id,
+            "data": None,
+        }
+    )
+    headers = {"X-Ca-Error-Code": error.code, "X-Ca-Error-Message": error.message}
+    if error.status == HTTPStatus.UNAUTHORIZED:
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    return Answer(error.status, body, headers)
+
+
+def _int_param(query: dict[str, str], name: str, default: int, low: int) -> int:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if value < low:
+        msg = f"query parameter {name} must be an integer >= {low}, got {raw!r}"
+        raise ApiError(HTTPStatus.BAD_REQUEST, "A400IP", msg)
+    return value
+
+
+def _paging(query: dict[str, str]) -> tuple[int, int]:
+    """Return ``(pageNum, pageSize)``, the size capped at the platform limit."""
+    page_num = _int_param(query, "pageNum", 1, 1)
+    page_size = min(_int_param(query, "pageSize", DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE)
+    return page_num, page_size
+
+
+def _ts_param(query: dict[str, str]) -> int:
+    raw = query.get("ts")
+    if raw is None or raw == "":
+        return 0
+    try:
+        # A fractional ts still means "at or after": round up to whole seconds.
+        value = math.ceil(float(raw))
+    except (ValueError, OverflowError) as exc:
+        msg = f"query parameter ts must be unix seconds, got {raw!r}"
+        raise ApiError(HTTPStatus.BAD_REQUEST, "A400IP", msg) from exc
+    return value
+
+
+def _json_object(body: bytes) -> dict[str, t.Any]:
+    try:
+        value = orjson.loads(body or b"null")
+    except orjson.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        msg = "request body must be a JSON object"
+        raise ApiError(HTTPStatus.BAD_REQUEST, "A400IB", msg)
+    return value
+
+
+class PlatformHTTPServer(ThreadingHTTPServer):
+    """The threaded server; remembers open connections to close them on stop."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], state: PlatformState) -> None:
+        self.state = state
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, PlatformHandler)
+
+    def track(self, conn: socket.socket, *, open_: bool) -> None:
+        """Register or forget an open client connection."""
+        with self._connections_lock:
+            if open_:
+                self._connections.add(conn)
+            else:
+                self._connections.discard(conn)
+
+    def close_connections(self) -> None:
+        """Shut every open keep-alive connection, so handler threads end."""
+        with self._connections_lock:
+            conns = list(self._connections)
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                logger.debug("connection already closed")
+
+
+class PlatformHandler(BaseHTTPRequestHandler):
+    """Routes one request at a time of a keep-alive connection."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "MockPlatform/1.0"
+    server: PlatformHTTPServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.track(self.connection, open_=True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.track(self.connection, open_=False)
+
+    def log_message(self, format: str, *args: t.Any) -> None:  # noqa: A002
+        logger.debug("%s " + format, self.address_string(), *args)
+
+    def do_GET(self) -> None:  # noqa: N802 (the stdlib's naming)
+        self._handle("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._handle("POST")
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._handle("PUT")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._handle("DELETE")
+
+    # -- dispatch --------------------------------------------------------------
+
+    def _handle(self, method: str) -> None:
+        state = self.server.state
+        request_id = uuid.uuid4().hex
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        url = urlsplit(self.path)
+        path = url.path
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        state.stats.add(f"requests:{path}")
+        fault = None
+        if path.startswith("/api/"):
+            state.stats.add("api_requests")
+            if state.faults.latency_ms > 0:
+                time.sleep(state.faults.latency_ms / 1000)
+            fault = state.faults.next()
+            if fault is not None:
+                state.stats.add(f"faults:{fault.value}")
+        if fault is Fault.FAIL:
+            answer = _error_answer(
+                request_id,
+                ApiError(HTTPStatus.INTERNAL_SERVER_ERROR, "A500IE", "simulated failure"),
+            )
+        elif fault is Fault.THROTTLE:
+            answer = _error_answer(
+                request_id,
+                ApiError(HTTPStatus.TOO_MANY_REQUESTS, "A429TM", "too many requests"),
+            )
+            answer.headers["Retry-After"] = str(state.faults.retry_after)
+        else:
+            answer = self._route(method, path, query, body, request_id)
+        if fault is Fault.GARBAGE:
+            # A proxy cut the body short, or sent its own HTML: either way the
+            # client gets 200 with something that is not JSON.
+            cut = answer.body[: len(answer.body) // 2]
+            answer = Answer(HTTPStatus.OK, cut or b"<html>gateway</html>")
+        answer.headers["X-Ca-Request-Id"] = request_id
+        self._send(answer, drop=fault is Fault.DROP)
+
+    def _send(self, answer: Answer, *, drop: bool) -> None:
+        self.send_response(answer.status)
+        self.send_header("Content-Type", answer.content_type)
+        self.send_header("Content-Length", str(len(answer.body)))
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        if drop:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if drop:
+            # Promise the whole body, send part of it, then hang up.
+            self.wfile.write(answer.body[: len(answer.body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                logger.debug("client closed the connection first")
+            return
+        self.wfile.write(answer.body)
+
+    def _route(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        body: bytes,
+        request_id: str,
+    ) -> Answer:
+        try:
+            if path == "/oauth2/token":
+                return self._token(method, body)
+            if path == "/oauth2/authorize":
+                return self._authorize(method, query)
+            if path.startswith("/admin/"):
+                return self._admin(method, path, body, request_id)
+            if path.startswith("/api/"):
+                self._check_bearer()
+                return self._api(method, path, query, body, request_id)
+            msg = f"no such path: {path}"
+            raise ApiError(HTTPStatus.NOT_FOUND, "A404NF", msg)
+        except ApiError as error:
+            return _error_answer(request_id, error)
+        except Exception:
+            logger.exception("mock platform failed on %s %s", method, path)
+            error = ApiError(
+                HTTPStatus.INTERNAL_SERVER_ERROR, "A500IE", "internal error"
+            )
+            return _error_answer(request_id, error)
+
+    @staticmethod
+    def _method(method: str, allowed: tuple[str, ...], path: str) -> None:
+        if method not in allowed:
+            msg = f"method {method} is not allowed on {path}"
+            raise ApiError(HTTPStatus.METHOD_NOT_ALLOWED, "A405MN", msg)
+
+    # -- OAuth -------------------------------------------------------------------
+
+    def _token(self, method: str, body: bytes) -> Answer:
+        self._method(method, ("POST",), "/oauth2/token")
+        state = self.server.state
+        form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        grant = form.get("grant_type", "")
+        state.stats.add("token_requests", f"token_requests:{grant}")
+        no_store = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+        try:
+            answer = state.auth.token(form, self.headers.get("Authorization"))
+        except OAuthError as error:
+            headers = dict(no_store)
+            if error.status == HTTPStatus.UNAUTHORIZED:
+                headers["WWW-Authenticate"] = 'Basic realm="mock-platform"'
+            return Answer(error.status, orjson.dumps(error.body()), headers)
+        return Answer(HTTPStatus.OK, orjson.dumps(answer), no_store)
+
+    def _authorize(self, method: str, query: dict[str, str]) -> Answer:
+        self._method(method, ("GET",), "/oauth2/authorize")
+        state = self.server.state
+        state.stats.add("authorize_requests")
+        try:
+            redirect_uri, params = state.auth.authorize(query)
+        except OAuthError as error:
+            return Answer(error.status, orjson.dumps(error.body()))
+        sep = "&" if "?" in redirect_uri else "?"
+        location = f"{redirect_uri}{sep}{urlencode(params)}"
+        return Answer(HTTPStatus.FOUND, b"", {"Location": location}, "text/plain")
+
+    def _check_bearer(self) -> None:
+        header = self.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            msg = "missing bearer token"
+            raise ApiError(HTTPStatus.UNAUTHORIZED, "A401AT", msg)
+        verdict = self.server.state.tokens.check(token.strip())
+        if verdict == "expired":
+            msg = "access token expired"
+            raise ApiError(HTTPStatus.UNAUTHORIZED, "A401OT", msg)
+        if verdict != "ok":
+            msg = "invalid access token"
+            raise ApiError(HTTPStatus.UNAUTHORIZED, "A401AT", msg)
+
+    # -- APIs ----------------------------------------------------------------------
+
+    def _api(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        body: bytes,
+        request_id: str,
+    ) -> Answer:
+        table = self.server.state.table
+        if path == FAKE_PATH:
+            self._method(method, ("GET",), path)
+            page_num, page_size = _paging(query)
+            page = table.fake_page((page_num - 1) * page_size, page_size)
+            return self._page(request_id, page_num, page_size, page.total, page.rows)
+        if path == FAKEWITHTS_PATH:
+            self._method(method, ("GET",), path)
+            page_num, page_size = _paging(query)
+            full = query.get("full", "").lower() in _TRUE
+            page = table.fakewithts_page(
+                _ts_param(query), full, (page_num - 1) * page_size, page_size
+            )
+            return self._page(request_id, page_num, page_size, page.total, page.rows)
+        if path == BUSINESS_ERROR_PATH:
+            payload = {
+                "errCode": BUSINESS_ERROR_CODE,
+                "errMsg": BUSINESS_ERROR_MESSAGE,
+                "requestId": request_id,
+                "data": None,
+            }
+            return Answer(HTTPStatus.OK, orjson.dumps(payload))
+        if path == ITEMS_PATH:
+            return self._items(method, query, body, request_id)
+        match = _ITEM_PATH.match(path)
+        if match:
+            return self._item(method, int(match.group(1)), body, request_id)
+        msg = f"no such API: {path}"
+        raise ApiError(HTTPStatus.NOT_FOUND, "A404NF", msg)
+
+    @staticmethod
+    def _page(
+        request_id: str,
+        page_num: int,
+        page_size: int,
+        total: int,
+        rows: list[dict[str, t.Any]],
+    ) -> Answer:
+        data = {
+            "pageSize": page_size,
+            "pageNum": page_num,
+            "totalNum": total,
+            "rows": rows,
+        }
+        return Answer(HTTPStatus.OK, _envelope(request_id, data))
+
+    def _items(
+        self, method: str, query: dict[str, str], body: bytes, request_id: str
+    ) -> Answer:
+        self._method(method, ("GET", "POST"), ITEMS_PATH)
+        items = self.server.state.items
+        if method == "POST":
+            item = items.create(_json_object(body))
+            return Answer(HTTPStatus.OK, _envelope(request_id, item))
+        page_num, page_size = _paging(query)
+        rows, total = items.page((page_num - 1) * page_size, page_size)
+        return self._page(request_id, page_num, page_size, total, rows)
+
+    def _item(self, method: str, item_id: int, body: bytes, request_id: str) -> Answer:
+        self._method(method, ("GET", "PUT", "DELETE"), f"{ITEMS_PATH}/{item_id}")
+        items = self.server.state.items
+        if method == "GET":
+            item = items.get(item_id)
+        elif method == "PUT":
+            item = items.replace(item_id, _json_object(body))
+        else:
+            item = items.delete(item_id)
+        if item is None:
+            msg = f"item {item_id} not found"
+            raise ApiError(HTTPStatus.NOT_FOUND, "A404NF", msg)
+        return Answer(HTTPStatus.OK, _envelope(request_id, item))
+
+    # -- admin ---------------------------------------------------------------------
+
+    def _admin(self, method: str, path: str, body: bytes, request_id: str) -> Answer:
+        state = self.server.state
+        if path in ("/admin/touch", "/admin/delete"):
+            self._method(method, ("POST",), path)
+            ids = _json_object(body).get("ids")
+            if not isinstance(ids, list) or not all(
+                isinstance(i, int) and not isinstance(i, bool) for i in ids
+            ):
+                msg = 'body must be {"ids": [<integer>, ...]}'
+                raise ApiError(HTTPStatus.BAD_REQUEST, "A400IB", msg)
+            change = state.table.touch if path == "/admin/touch" else state.table.delete
+            try:
+                stamp = change(ids)
+            except ValueError as exc:
+                raise ApiError(HTTPStatus.BAD_REQUEST, "A400IP", str(exc)) from exc
+            data = {"updated_at": stamp, "count": len(set(ids))}
+            return Answer(HTTPStatus.OK, _envelope(request_id, data))
+        if path == "/admin/stats":
+            self._method(method, ("GET",), path)
+            return Answer(
+                HTTPStatus.OK, _envelope(request_id, dict(state.stats.snapshot()))
+            )
+        if path == "/admin/reset-stats":
+            self._method(method, ("POST",), path)
+            state.stats.reset()
+            return Answer(HTTPStatus.OK, _envelope(request_id, {}))
+        if path == "/admin/expire-tokens":
+            self._method(method, ("POST",), path)
+            state.tokens.expire_all()
+            return Answer(HTTPStatus.OK, _envelope(request_id, {}))
+        msg = f"no such path: {path}"
+        raise ApiError(HTTPStatus.NOT_FOUND, "A404NF", msg)
