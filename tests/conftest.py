@@ -59,9 +59,7 @@ def mysql_url() -> Iterator[str]:
     engine = sa.create_engine(MYSQL_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            conn.execute(
-                sa.text(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4")
-            )
+            conn.execute(sa.text(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4"))
     except sa.exc.OperationalError as exc:
         engine.dispose()
         _unavailable("MySQL/MariaDB", exc)

@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 #: Owner read/write only: the file holds bearer and refresh tokens.
 CACHE_FILE_MODE = 0o600
+BEARER = "Bearer"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +46,7 @@ class CachedToken:
         access_token: The bearer token, or ``None`` if only a refresh token is kept.
         refresh_token: The refresh token, if the server issued one.
         expires_at: Unix time at which the access token expires (``0`` unknown).
+        issued_at: Unix time at which the access token was issued.
         token_type: The token type, normally ``Bearer``.
         scope: The granted scope, if the server said.
         client_id: The client the tokens were issued to.
@@ -54,7 +56,8 @@ class CachedToken:
     access_token: str | None = dataclasses.field(default=None, repr=False)
     refresh_token: str | None = dataclasses.field(default=None, repr=False)
     expires_at: float = 0.0
-    token_type: str = "Bearer"
+    issued_at: float = 0.0
+    token_type: str = BEARER
     scope: str | None = None
     client_id: str | None = None
     token_url: str | None = None
@@ -74,7 +77,8 @@ class CachedToken:
         """Build from a cache file's JSON object, ignoring unknown keys."""
         names = {field.name for field in dataclasses.fields(cls)}
         known = {key: value for key, value in payload.items() if key in names}
-        known["expires_at"] = float(known.get("expires_at") or 0.0)
+        for key in ("expires_at", "issued_at"):
+            known[key] = float(known.get(key) or 0.0)
         return cls(**known)
 
 

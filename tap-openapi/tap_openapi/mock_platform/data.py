@@ -9,6 +9,8 @@ of overrides, and answers the two sample APIs' queries with arithmetic.
 from __future__ import annotations
 
 import bisect
+import hashlib
+import struct
 import threading
 import typing as t
 from dataclasses import dataclass
@@ -21,14 +23,17 @@ ROWS_PER_SECOND = 10
 #: ``colSqlTime*`` values lie within this many days after 2020-01-01.
 _SQL_TIME_DAYS = 3650
 
-_M64 = (1 << 64) - 1
-_M63 = (1 << 63) - 1
-_GOLDEN = 0x9E3779B97F4A7C15
-# Precomputed date prefixes: a 3,650-entry table (independent of the row
-# count) is much faster than strftime for four timestamps per row.
+_KEY = struct.Struct("<qq")
+_FOUR_WORDS = struct.Struct("<4Q")
+_blake2b = hashlib.blake2b
+# Lookup tables (independent of the row count: about 5,000 short strings)
+# make the four timestamps per row several times cheaper than strftime.
 _DAYS = tuple(
-    (date(2020, 1, 1) + timedelta(days=d)).isoformat() for d in range(_SQL_TIME_DAYS)
+    (date(2020, 1, 1) + timedelta(days=d)).isoformat() + " "
+    for d in range(_SQL_TIME_DAYS)
 )
+_HOUR_MINUTES = tuple(f"{h:02d}:{m:02d}:" for h in range(24) for m in range(60))
+_SECONDS = tuple(f"{s:02d}" for s in range(60))
 
 Row = dict[str, t.Any]
 
@@ -44,24 +49,23 @@ FAKE_COLUMNS = (
 FAKEWITHTS_COLUMNS = (*FAKE_COLUMNS, "updated_at", "deleted_mark")
 
 
-def mix64(x: int) -> int:
-    """Scramble ``x`` into a well-spread non-negative 63-bit integer.
+def column_hashes(row_id: int, version: int = 1) -> tuple[int, int, int, int]:
+    """Return four well-spread non-negative 63-bit integers for a row version.
 
-    A splitmix64 finaliser, masked to 63 bits so every value fits a signed
-    BIGINT column.
+    One BLAKE2b digest gives all four, about twice as fast in CPython as four
+    rounds of integer mixing, and the same on every platform and version.
     """
-    z = (x + _GOLDEN) & _M64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
-    return (z ^ (z >> 31)) & _M63
+    digest = _blake2b(_KEY.pack(row_id, version), digest_size=32).digest()
+    a, b, c, d = _FOUR_WORDS.unpack(digest)
+    # Drop the top bit: every value fits a signed 64-bit column.
+    return a >> 1, b >> 1, c >> 1, d >> 1
 
 
 def _sql_time(h: int) -> str:
-    seconds = h % 86_400
-    day = (h >> 17) % _SQL_TIME_DAYS
-    hour, rest = divmod(seconds, 3600)
-    minute, second = divmod(rest, 60)
-    return f"{_DAYS[day]} {hour:02d}:{minute:02d}:{second:02d}"
+    minute, second = divmod(h % 86_400, 60)
+    return (
+        f"{_DAYS[(h >> 17) % _SQL_TIME_DAYS]}{_HOUR_MINUTES[minute]}{_SECONDS[second]}"
+    )
 
 
 def make_row(row_id: int, version: int = 1) -> Row:
@@ -70,11 +74,7 @@ def make_row(row_id: int, version: int = 1) -> Row:
     Version 1 is the state at start-up; :meth:`SampleTable.touch` moves a row
     to the next version, which changes every column but ``id``.
     """
-    seed = ((version - 1) << 40) ^ (row_id << 2)
-    h1 = mix64(seed)
-    h2 = mix64(seed | 1)
-    h3 = mix64(seed | 2)
-    h4 = mix64(seed | 3)
+    h1, h2, h3, h4 = column_hashes(row_id, version)
     suffix = f"-v{version}" if version > 1 else ""
     # Some rows carry a comma and a quote (CSV quoting) or non-ASCII text.
     s2 = f'str-{row_id}-2, "q"' if row_id % 5 == 0 else f"str-{row_id}-2"
@@ -188,19 +188,23 @@ class SampleTable:
         checked = self._check_ids(ids)
         with self._lock:
             stamp = self._max_updated_at() + 1
+            # Copy on write: a page being served keeps a consistent snapshot.
+            changes = dict(self._changes)
             for i in checked:
-                old = self._changes.get(i)
+                old = changes.get(i)
                 version = old.version if old else 1
                 if not delete:
                     version += 1
                 deleted = delete or (old is not None and old.deleted)
-                self._changes[i] = Change(version, stamp, deleted)
+                changes[i] = Change(version, stamp, deleted)
+            self._changes = changes
             self._rebuild()
         return stamp
 
     def state_of(self, row_id: int) -> Change:
         """Return the version, ``updated_at`` and deletion state of a row."""
-        change = self._changes.get(row_id)
+        with self._lock:
+            change = self._changes.get(row_id)
         if change is not None:
             return change
         return Change(1, base_updated_at(row_id), False)
@@ -242,9 +246,7 @@ class SampleTable:
             order = self._changed_order
         first = max(1, (ts - BASE_TS) * ROWS_PER_SECOND + 1)
         skip_from = bisect.bisect_left(changed_ids, first)
-        untouched_total = max(0, self.size - first + 1) - (
-            len(changed_ids) - skip_from
-        )
+        untouched_total = max(0, self.size - first + 1) - (len(changed_ids) - skip_from)
         changed = [
             i
             for stamp, i in order[bisect.bisect_left(order, (ts, 0)) :]

@@ -22,8 +22,10 @@ class Fault(enum.Enum):
 
 @dataclass
 class FaultPlan:
-    """Which API requests fail: request number ``n`` (from 1) gets a fault when
-    ``n`` is a multiple of the fault's ``*_every`` (0 turns a fault off).
+    """Which API requests fail, and how.
+
+    Request number ``n`` (from 1) gets a fault when ``n`` is a multiple of the
+    fault's ``*_every`` (0 turns a fault off).
 
     When several apply, the first in the order fail, throttle, drop, garbage wins.
     """

@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import math
 import secrets
 import threading
 import time
@@ -45,9 +46,9 @@ class Credentials:
     """The one client and the one resource owner the platform knows."""
 
     client_id: str = "demo-client"
-    client_secret: str = "demo-secret"
+    client_secret: str = "demo-secret"  # noqa: S105 (published demo value)
     username: str = "demo-user"
-    password: str = "demo-password"
+    password: str = "demo-password"  # noqa: S105 (published demo value)
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,15 @@ class _Code:
 
 @dataclass
 class TokenStore:
-    """Issued tokens; answers whether a bearer token is valid, expired or unknown."""
+    """Issued tokens; answers whether a bearer token is valid, expired or unknown.
+
+    ``advertised_ttl`` is the ``expires_in`` sent to clients (default: the
+    real ``token_ttl``); advertising more than the real lifetime makes tokens
+    expire early, as when a platform revokes them, so clients meet A401OT.
+    """
 
     token_ttl: float
+    advertised_ttl: float | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _access: dict[str, float] = field(default_factory=dict)
     _refresh: dict[str, str] = field(default_factory=dict)
@@ -75,7 +82,9 @@ class TokenStore:
         answer: dict[str, t.Any] = {
             "access_token": access,
             "token_type": "Bearer",
-            "expires_in": int(self.token_ttl),
+            "expires_in": math.ceil(
+                self.token_ttl if self.advertised_ttl is None else self.advertised_ttl
+            ),
             "scope": scope,
         }
         with self._lock:
@@ -170,11 +179,15 @@ class AuthorizationServer:
             return False
         if not hmac.compare_digest(secret, self.credentials.client_secret):
             raise OAuthError(
-                "invalid_client", "client authentication failed", HTTPStatus.UNAUTHORIZED
+                "invalid_client",
+                "client authentication failed",
+                HTTPStatus.UNAUTHORIZED,
             )
         return True
 
-    def token(self, form: dict[str, str], authorization: str | None) -> dict[str, t.Any]:
+    def token(
+        self, form: dict[str, str], authorization: str | None
+    ) -> dict[str, t.Any]:
         """Answer a token request.
 
         Args:

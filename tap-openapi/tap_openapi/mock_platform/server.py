@@ -12,6 +12,7 @@ import logging
 import math
 import re
 import socket
+import sys
 import threading
 import time
 import typing as t
@@ -135,6 +136,9 @@ class PlatformHTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # Clients open several connections at once (concurrent page requests); the
+    # default backlog of 5 would drop SYNs and stall them for a second.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], state: PlatformState) -> None:
         self.state = state
@@ -149,6 +153,14 @@ class PlatformHTTPServer(ThreadingHTTPServer):
                 self._connections.add(conn)
             else:
                 self._connections.discard(conn)
+
+    def handle_error(self, request: t.Any, client_address: t.Any) -> None:
+        """Log a failed connection; a client hanging up is routine, not an error."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            logger.debug("connection from %s ended: %s", client_address, exc)
+            return
+        logger.exception("mock platform: error on a connection from %s", client_address)
 
     def close_connections(self) -> None:
         """Shut every open keep-alive connection, so handler threads end."""
@@ -166,31 +178,42 @@ class PlatformHandler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server_version = "MockPlatform/1.0"
+    # Buffer the answer so headers and body leave in one write: separate small
+    # writes meet Nagle's algorithm and delayed ACKs, 40 ms per request.
+    wbufsize = 64 * 1024
     server: PlatformHTTPServer
 
     def setup(self) -> None:
+        """Register the connection so that stopping the server can close it."""
         super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.track(self.connection, open_=True)
 
     def finish(self) -> None:
+        """Flush and forget the connection."""
         try:
             super().finish()
         finally:
             self.server.track(self.connection, open_=False)
 
-    def log_message(self, format: str, *args: t.Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: t.Any) -> None:
+        """Send the access log to DEBUG instead of stderr."""
         logger.debug("%s " + format, self.address_string(), *args)
 
-    def do_GET(self) -> None:  # noqa: N802 (the stdlib's naming)
+    def do_GET(self) -> None:
+        """Answer a GET request."""
         self._handle("GET")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
+        """Answer a POST request."""
         self._handle("POST")
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
+        """Answer a PUT request."""
         self._handle("PUT")
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
+        """Answer a DELETE request."""
         self._handle("DELETE")
 
     # -- dispatch --------------------------------------------------------------
@@ -198,8 +221,15 @@ class PlatformHandler(BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         state = self.server.state
         request_id = uuid.uuid4().hex
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
+        try:
+            body = self._read_body()
+        except ApiError as error:
+            # The rest of the stream cannot be parsed: answer and hang up.
+            self.close_connection = True
+            answer = _error_answer(request_id, error)
+            answer.headers["X-Ca-Request-Id"] = request_id
+            self._send(answer, drop=False)
+            return
         url = urlsplit(self.path)
         path = url.path
         query = dict(parse_qsl(url.query, keep_blank_values=True))
@@ -215,7 +245,9 @@ class PlatformHandler(BaseHTTPRequestHandler):
         if fault is Fault.FAIL:
             answer = _error_answer(
                 request_id,
-                ApiError(HTTPStatus.INTERNAL_SERVER_ERROR, "A500IE", "simulated failure"),
+                ApiError(
+                    HTTPStatus.INTERNAL_SERVER_ERROR, "A500IE", "simulated failure"
+                ),
             )
         elif fault is Fault.THROTTLE:
             answer = _error_answer(
@@ -232,6 +264,20 @@ class PlatformHandler(BaseHTTPRequestHandler):
             answer = Answer(HTTPStatus.OK, cut or b"<html>gateway</html>")
         answer.headers["X-Ca-Request-Id"] = request_id
         self._send(answer, drop=fault is Fault.DROP)
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            msg = "chunked request bodies are not supported; send Content-Length"
+            raise ApiError(HTTPStatus.LENGTH_REQUIRED, "A411LR", msg)
+        raw = self.headers.get("Content-Length") or "0"
+        try:
+            length = int(raw)
+        except ValueError:
+            length = -1
+        if length < 0:
+            msg = f"invalid Content-Length {raw!r}"
+            raise ApiError(HTTPStatus.BAD_REQUEST, "A400IH", msg)
+        return self.rfile.read(length) if length else b""
 
     def _send(self, answer: Answer, *, drop: bool) -> None:
         self.send_response(answer.status)
@@ -278,10 +324,10 @@ class PlatformHandler(BaseHTTPRequestHandler):
             return _error_answer(request_id, error)
         except Exception:
             logger.exception("mock platform failed on %s %s", method, path)
-            error = ApiError(
+            internal = ApiError(
                 HTTPStatus.INTERNAL_SERVER_ERROR, "A500IE", "internal error"
             )
-            return _error_answer(request_id, error)
+            return _error_answer(request_id, internal)
 
     @staticmethod
     def _method(method: str, allowed: tuple[str, ...], path: str) -> None:

@@ -1,0 +1,660 @@
+"""The REST stream base: paging, concurrency, retries, token renewal, bookmarks.
+
+:class:`OpenAPIStream` reads one paged API of the platform. Page 1 is read
+alone; when it carries ``totalNum``, the remaining pages are requested
+``max_concurrent_requests`` at a time and their rows are emitted strictly in
+page order (see :mod:`tap_openapi.fetcher`), so bookmarks of sorted streams
+stay correct and memory stays flat.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import email.utils
+import itertools
+import logging
+import math
+import random
+import re
+import sys
+import time
+import typing as t
+
+import backoff
+import requests
+import requests.exceptions
+from singer_sdk import RESTStream
+from singer_sdk import singerlib as singer
+from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.helpers._util import utc_now
+from singer_sdk.mapper import SameRecordTransform
+
+from tap_openapi.envelope import (
+    is_token_expired,
+    parse_body,
+    raise_for_status,
+    unwrap,
+    url_path,
+)
+from tap_openapi.errors import OpenAPIError, TransportError
+from tap_openapi.fetcher import fetch_in_order
+from tap_openapi.pagination import PageNumberPaginator, lookup, shape_error
+from tap_openapi.schema_inference import infer_schema, rows_match_schema
+from tap_openapi.streams import (
+    DELETED_MARK,
+    INCLUDE_DELETED_PARAM,
+    SDC_DELETED_AT,
+    StreamSettings,
+)
+from tap_openapi.writer import BufferedJSONWriter
+
+if sys.version_info >= (3, 12):
+    from typing import override
+else:
+    from typing_extensions import override
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+
+    from backoff.types import Details
+    from singer_sdk import Tap
+    from singer_sdk.helpers.types import Context
+
+    from tap_openapi.authenticator import TokenManagerAuthenticator
+
+logger = logging.getLogger(__name__)
+
+#: Transient failures worth another try: 429/5xx and garbled bodies (raised
+#: as RetriableAPIError subclasses), resets, timeouts, cut-off bodies.
+RETRIABLE_ERRORS: tuple[type[Exception], ...] = (
+    RetriableAPIError,
+    ConnectionResetError,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+#: Rows asked for when a schema must be inferred.
+SAMPLE_PAGE_SIZE = 200
+
+_QUERY = re.compile(r"\?[^\s'\"]*")
+
+
+@dataclasses.dataclass(frozen=True)
+class Connection:
+    """What every stream of a run shares: one HTTP session, one token.
+
+    Attributes:
+        session: Keep-alive session whose pool fits the concurrent requests.
+        authenticator: Signs requests with the run's single token manager.
+        page_size: ``pageSize`` to request (the platform caps it at 2000).
+        max_concurrent_requests: Page requests in flight per stream.
+        request_timeout: Seconds to wait for a connection or a read.
+        max_retries: Retries of one request after a transient failure.
+        user_agent: The ``User-Agent`` header.
+        start_ts: Where incremental streams start without a bookmark.
+    """
+
+    session: requests.Session
+    authenticator: TokenManagerAuthenticator
+    page_size: int = 2000
+    max_concurrent_requests: int = 4
+    request_timeout: float = 60.0
+    max_retries: int = 5
+    user_agent: str = "tap-openapi"
+    start_ts: int = 0
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line about ``exc``, without query strings (they may hold secrets).
+
+    Args:
+        exc: The error.
+
+    Returns:
+        ``"ClassName: message"``, shortened, or the message of our own errors.
+    """
+    if isinstance(exc, OpenAPIError):
+        return str(exc)
+    text = _QUERY.sub("", str(exc))
+    if len(text) > 200:
+        text = text[:197] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def retry_after_seconds(exc: BaseException, cap: float) -> float | None:
+    """Read ``Retry-After`` (seconds or HTTP date) from a throttled answer.
+
+    Args:
+        exc: The retriable error, which may carry the response.
+        cap: The longest wait honoured.
+
+    Returns:
+        The wait the server asked for, capped, or None if it asked nothing.
+    """
+    response = getattr(exc, "response", None)
+    if response is None:
+        return None
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = (when - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+    return min(max(seconds, 0.0), cap)
+
+
+class OpenAPIStream(RESTStream[int]):
+    """A paged API of the platform, as declared by a ``streams`` item.
+
+    Args:
+        tap: The tap.
+        settings: The ``streams`` item.
+        connection: The session and token shared by the run's streams.
+
+    Example:
+        >>> from tap_openapi.streams import StreamSettings  # doctest: +SKIP
+        >>> OpenAPIStream(tap, StreamSettings("fake", "/api/v1/sync/fake"),
+        ...               tap.connection)  # doctest: +SKIP
+    """
+
+    #: First wait before a retry, doubled at each attempt (with full jitter).
+    retry_base_seconds: float = 1.0
+    #: Longest wait between two attempts, ``Retry-After`` included.
+    retry_max_seconds: float = 60.0
+    #: Seconds between two progress lines of a stream.
+    progress_interval_seconds: float = 10.0
+
+    def __init__(
+        self,
+        tap: Tap,
+        settings: StreamSettings,
+        connection: Connection,
+    ) -> None:
+        self.settings = settings
+        self.connection = connection
+        super().__init__(tap, name=settings.name, path=settings.path)
+        self._requests_session = connection.session
+        self.primary_keys = list(settings.primary_keys)
+        self.replication_key = settings.replication_key
+        self.page_size = connection.page_size
+        if self.replication_key:
+            # A STATE per page: a restarted run re-reads one page at most.
+            self.STATE_MSG_FREQUENCY = connection.page_size
+        self._schema_inferred = False
+        self._needs_conform = True
+        self._fast_records = False
+        self._extracted_at = utc_now()
+        self._records_done = False
+
+    # --- declaration -----------------------------------------------------
+
+    @property
+    @override
+    def url_base(self) -> str:
+        return str(self.config["base_url"]).rstrip("/")
+
+    @property
+    @override
+    def authenticator(self) -> TokenManagerAuthenticator:
+        return self.connection.authenticator
+
+    @property
+    @override
+    def requests_session(self) -> requests.Session:
+        return self.connection.session
+
+    @property
+    @override
+    def timeout(self) -> int:
+        return math.ceil(self.connection.request_timeout)
+
+    @property
+    @override
+    def user_agent(self) -> str:
+        return self.connection.user_agent
+
+    @property
+    @override
+    def is_sorted(self) -> bool:
+        """Incremental APIs return rows in ``updated_at`` order."""
+        return self.replication_key is not None
+
+    @property
+    @override
+    def emit_activate_version_messages(self) -> bool:
+        return bool(self.config.get("emit_activate_version_messages", True))
+
+    @property
+    @override
+    def schema(self) -> dict[str, t.Any]:
+        """The stream's JSON Schema: from the catalog, the settings, or inferred.
+
+        Inference reads one sample page of :data:`SAMPLE_PAGE_SIZE` rows, and
+        only when neither a catalog nor the ``schema`` setting gives one.
+        """
+        if self._schema is None:
+            if self._input_schema is not None:
+                self._schema = self._input_schema
+            elif self.settings.schema is not None:
+                self._schema = self._with_sdc_columns(dict(self.settings.schema))
+            else:
+                self._schema = self._with_sdc_columns(self._infer_schema())
+                self._schema_inferred = True
+        return self._schema
+
+    def _with_sdc_columns(self, schema: dict[str, t.Any]) -> dict[str, t.Any]:
+        if self.settings.include_deleted:
+            properties = dict(schema.get("properties") or {})
+            properties.setdefault(
+                SDC_DELETED_AT, {"type": ["string", "null"], "format": "date-time"}
+            )
+            schema = {**schema, "properties": properties}
+        return schema
+
+    def _infer_schema(self) -> dict[str, t.Any]:
+        rows = self.sample_rows()
+        if rows:
+            logger.info(
+                "Stream '%s': schema inferred from %d sample rows",
+                self.name,
+                len(rows),
+            )
+            return infer_schema(rows)
+        logger.warning(
+            "Stream '%s': the API returned no rows to infer a schema from; "
+            "only the key columns are declared. Set 'schema' in its settings.",
+            self.name,
+        )
+        properties: dict[str, t.Any] = {
+            key: {"type": ["integer", "string", "null"]} for key in self.primary_keys
+        }
+        if self.replication_key:
+            properties[self.replication_key] = {"type": ["integer", "null"]}
+        return {"type": "object", "properties": properties}
+
+    def sample_rows(self) -> list[dict[str, t.Any]]:
+        """Read page 1 with a small page size, to infer the schema from.
+
+        Returns:
+            The sample page's rows.
+        """
+        size = min(SAMPLE_PAGE_SIZE, self.page_size)
+        # From start_ts, not the bookmark: the oldest rows are the likeliest.
+        fetch = self._page_fetcher(None, self.connection.start_ts, page_size=size)
+        payload = fetch(1)
+        return self._rows_of(payload, 1)
+
+    # --- requests ----------------------------------------------------------
+
+    @override
+    def get_new_paginator(self) -> PageNumberPaginator:
+        return PageNumberPaginator(
+            page_size=self.page_size,
+            records_path=self.settings.records_path,
+            context=f"stream '{self.name}'",
+        )
+
+    @override
+    def get_url_params(
+        self, context: Context | None, next_page_token: int | None
+    ) -> dict[str, t.Any]:
+        params: dict[str, t.Any] = dict(self.settings.params)
+        params["pageNum"] = next_page_token or 1
+        params["pageSize"] = self.page_size
+        if self.replication_key:
+            params[self.settings.incremental_param] = self.start_value(context)
+        if self.settings.include_deleted:
+            params[INCLUDE_DELETED_PARAM] = 1
+        return params
+
+    def start_value(self, context: Context | None) -> t.Any:
+        """Where this run starts: the bookmark from state, else ``start_ts``.
+
+        Args:
+            context: Stream partition context (unused by the platform's APIs).
+
+        Returns:
+            The value sent as ``{incremental_param}`` (rows at or after it).
+        """
+        value = self.get_starting_replication_key_value(context)
+        return self.connection.start_ts if value is None else value
+
+    def _prepare(
+        self, context: Context | None, page_num: int, page_size: int, start: t.Any
+    ) -> requests.PreparedRequest:
+        params = self.get_url_params(context, page_num)
+        params["pageSize"] = page_size
+        if self.replication_key:
+            # Fixed for the whole run: the bookmark moves while pages are read.
+            params[self.settings.incremental_param] = start
+        request = requests.Request(
+            method=self.http_method,
+            url=self.get_url(context),
+            params=params,
+            headers={**self.http_headers, "User-Agent": self.user_agent},
+            auth=self.authenticator,
+        )
+        return self.requests_session.prepare_request(request)
+
+    def _send(self, request: requests.PreparedRequest) -> requests.Response:
+        return self.requests_session.send(
+            request, timeout=self.connection.request_timeout
+        )
+
+    def _fetch_page_once(
+        self, context: Context | None, page_num: int, page_size: int, start: t.Any
+    ) -> dict[str, t.Any]:
+        where = f"stream '{self.name}', page {page_num}"
+        request = self._prepare(context, page_num, page_size, start)
+        response = self._send(request)
+        if is_token_expired(response):
+            # The platform says A401OT: renew once; a second 401 is fatal.
+            logger.warning(
+                "Access token expired on %s (%s); renewing it and retrying once",
+                url_path(response.url),
+                where,
+            )
+            self.authenticator.invalidate(request)
+            request = self._prepare(context, page_num, page_size, start)
+            response = self._send(request)
+        try:
+            raise_for_status(response, where)
+        except RetriableAPIError as exc:
+            exc.response = response  # for Retry-After
+            raise
+        payload = parse_body(response, where)
+        unwrap(payload, url_path(response.url), where)
+        return payload
+
+    def _page_fetcher(
+        self, context: Context | None, start: t.Any, *, page_size: int | None = None
+    ) -> Callable[[int], dict[str, t.Any]]:
+        """Return ``fetch(page_num) -> envelope`` with retries; thread-safe."""
+        size = page_size or self.page_size
+        attempt = self.request_decorator(self._fetch_page_once)
+        tries = self.backoff_max_tries()
+
+        def fetch(page_num: int) -> dict[str, t.Any]:
+            try:
+                return t.cast(
+                    "dict[str, t.Any]", attempt(context, page_num, size, start)
+                )
+            except RETRIABLE_ERRORS as exc:
+                msg = describe_error(exc)
+                if not isinstance(exc, OpenAPIError):
+                    msg = f"Stream '{self.name}', page {page_num}: {msg}"
+                msg += f" (gave up after {tries} attempts)"
+                raise TransportError(msg) from exc
+            except requests.RequestException as exc:
+                msg = f"Stream '{self.name}', page {page_num}: request to "
+                msg += f"{self.path} failed: {describe_error(exc)}"
+                raise TransportError(msg) from exc
+
+        return fetch
+
+    @override
+    def request_decorator(self, func: Callable[..., t.Any]) -> Callable[..., t.Any]:
+        """Retry transient failures with exponential backoff and full jitter."""
+        decorate = backoff.on_exception(
+            self.backoff_wait_generator,
+            RETRIABLE_ERRORS,
+            max_tries=self.backoff_max_tries,
+            on_backoff=self.backoff_handler,
+            jitter=None,  # applied in backoff_wait_generator, not to Retry-After
+            logger=None,  # backoff_handler logs each retry
+        )
+        return decorate(func)
+
+    @override
+    def backoff_max_tries(self) -> int:
+        return self.connection.max_retries + 1
+
+    @override
+    def backoff_wait_generator(self) -> t.Generator[float, t.Any, None]:
+        """Wait ``Retry-After`` if the server said so, else 1, 2, 4... s jittered.
+
+        backoff sends each failure into the generator, so the wait can depend
+        on the response that failed.
+        """
+        exc = yield 0.0  # backoff primes the generator; this value is unused
+        for attempt in itertools.count():
+            wait = retry_after_seconds(exc, self.retry_max_seconds)
+            if wait is None:
+                ceiling = self.retry_base_seconds * 2**attempt
+                wait = random.uniform(0, min(ceiling, self.retry_max_seconds))
+            exc = yield wait
+
+    @override
+    def backoff_handler(self, details: Details) -> None:
+        exc = details.get("exception")
+        args = details.get("args") or ()
+        page = args[1] if len(args) > 1 else "?"
+        logger.warning(
+            "Retrying %s (stream '%s', page %s) in %.2f s, attempt %d of %d: %s",
+            self.path,
+            self.name,
+            page,
+            details.get("wait") or 0.0,
+            details["tries"] + 1,
+            self.backoff_max_tries(),
+            describe_error(exc) if exc is not None else "unknown cause",
+        )
+
+    # --- records -----------------------------------------------------------
+
+    def _rows_of(self, payload: t.Mapping[str, t.Any], page_num: int) -> list[t.Any]:
+        rows = lookup(payload, self.settings.records_path)
+        if not isinstance(rows, list):
+            owner = f"Stream '{self.name}', page {page_num}"
+            raise shape_error(owner, self.settings.records_path, "a list", rows)
+        return rows
+
+    def _pages(
+        self, context: Context | None, start: t.Any, paginator: PageNumberPaginator
+    ) -> Iterator[list[t.Any]]:
+        """Yield the rows of each page in order, concurrently once we can."""
+        fetch = self._page_fetcher(context, start)
+        workers = self.connection.max_concurrent_requests
+        while not paginator.finished:
+            first = paginator.current_value
+            last = paginator.last_page
+            pages: Iterable[dict[str, t.Any]]
+            if last is None or workers <= 1 or last <= first:
+                pages = [fetch(first)]
+            else:
+                pages = fetch_in_order(
+                    fetch, range(first, last + 1), workers=workers, name=self.name
+                )
+            for payload in pages:
+                rows = paginator.read(payload)
+                paginator.advance_with_rows(rows)
+                yield rows
+                if paginator.finished:
+                    break
+            # Closing the generator here cancels pages not needed any more.
+            close = getattr(pages, "close", None)
+            if close is not None:
+                close()
+
+    @override
+    def request_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+        """Emit every row of every page, in page order.
+
+        Args:
+            context: Stream partition context.
+
+        Yields:
+            The API's rows, as they come.
+        """
+        paginator = self.get_new_paginator()
+        started = last_log = time.monotonic()
+        count = 0
+        bookmark = None
+        key = self.replication_key
+        start = self.start_value(context) if key else None
+        self._records_done = False
+        if key:
+            logger.info(
+                "Stream '%s': reading %s from %s=%s",
+                self.name,
+                self.path,
+                self.settings.incremental_param,
+                start,
+            )
+        else:
+            logger.info("Stream '%s': reading %s (full table)", self.name, self.path)
+        for rows in self._pages(context, start, paginator):
+            if paginator.count == 1:
+                self._choose_record_path(rows)
+            self._extracted_at = utc_now()
+            count += len(rows)
+            if key and rows:
+                bookmark = rows[-1].get(key, bookmark)
+            yield from rows
+            now = time.monotonic()
+            if now - last_log >= self.progress_interval_seconds:
+                last_log = now
+                logger.info(
+                    "Stream '%s': %d rows, page %d of %s, %.0f rows/s",
+                    self.name,
+                    count,
+                    paginator.count,
+                    paginator.last_page or "?",
+                    count / max(now - started, 1e-9),
+                )
+        elapsed = max(time.monotonic() - started, 1e-9)
+        logger.info(
+            "Stream '%s': %d rows in %d pages, %.1f s, %.0f rows/s",
+            self.name,
+            count,
+            paginator.count,
+            elapsed,
+            count / elapsed,
+        )
+        if key:
+            logger.info(
+                "Stream '%s': bookmark %s = %s",
+                self.name,
+                key,
+                bookmark if bookmark is not None else start,
+            )
+        self._records_done = True
+        if (
+            self.replication_method == "FULL_TABLE"
+            and self.emit_activate_version_messages
+            and self._stream_version is not None
+        ):
+            self._write_activate_version_message(self._stream_version)
+
+    @override
+    def post_process(
+        self, row: dict[str, t.Any], context: Context | None = None
+    ) -> dict[str, t.Any] | None:
+        """Mark soft-deleted rows with ``_sdc_deleted_at`` (``include_deleted``)."""
+        if self.settings.include_deleted and row.get(DELETED_MARK) == 1:
+            row[SDC_DELETED_AT] = _iso_timestamp(row.get(self.replication_key or ""))
+        return row
+
+    @override
+    def _process_record(
+        self,
+        record: dict[str, t.Any],
+        child_context: Context | None = None,
+        partition_context: Context | None = None,
+    ) -> None:
+        # The SDK walks child contexts for every record; these streams have
+        # neither children nor partitions, so skip the walk.
+        if self.child_streams or partition_context:
+            super()._process_record(record, child_context, partition_context)
+
+    def _choose_record_path(self, rows: list[t.Any]) -> None:
+        """Decide, from page 1, whether records can skip the SDK's per-record work.
+
+        Type conforming changes nothing when the rows already have the schema's
+        JSON types (always so for an inferred schema); selection and stream maps
+        change nothing when every field is selected and no map is set.
+        """
+        self._needs_conform = not self._schema_inferred
+        if self._needs_conform:
+            sample = [self.post_process(dict(row)) or {} for row in rows[:100]]
+            self._needs_conform = not rows_match_schema(sample, self.schema)
+        maps = self.stream_maps
+        properties = self.schema.get("properties") or {}
+        self._fast_records = (
+            not self._needs_conform
+            and len(maps) == 1
+            and type(maps[0]) is SameRecordTransform
+            and not maps[0].flattening_enabled
+            and all(self.mask[("properties", name)] for name in properties)
+        )
+        logger.debug(
+            "Stream '%s': type conforming %s, fast record path %s",
+            self.name,
+            "on" if self._needs_conform else "off",
+            "on" if self._fast_records else "off",
+        )
+
+    @override
+    def _generate_record_messages(
+        self, record: dict[str, t.Any]
+    ) -> t.Generator[singer.RecordMessage, None, None]:
+        if not self._fast_records:
+            yield from super()._generate_record_messages(record)
+            return
+        yield _PageRecord(
+            stream=self.stream_maps[0].stream_alias,
+            record=record,
+            version=self._stream_version,
+            time_extracted=self._extracted_at,
+        )
+
+    @override
+    def _write_record_message(self, record: dict[str, t.Any]) -> None:
+        writer = self._tap.message_writer
+        if not self._fast_records or not isinstance(writer, BufferedJSONWriter):
+            super()._write_record_message(record)
+            return
+        # Straight to the encoder: no message object per row.
+        writer.write_record(
+            self.stream_maps[0].stream_alias,
+            record,
+            self._stream_version,
+            self._extracted_at,
+        )
+        self.state_manager.is_flushed = False
+
+    @override
+    def _write_activate_version_message(self, full_table_version: int) -> None:
+        # The SDK sends ACTIVATE_VERSION before the first record; a target then
+        # drops the previous version before the new one is loaded, and a failed
+        # sync leaves it empty. Send it once, after the last record, instead.
+        if self._records_done:
+            super()._write_activate_version_message(full_table_version)
+
+
+class _PageRecord(singer.RecordMessage):
+    """A RECORD whose ``time_extracted`` is already an aware UTC datetime.
+
+    The stock message converts it to UTC again for every record; one page
+    shares one extraction time, taken in UTC.
+    """
+
+    __slots__ = ()
+
+    def __post_init__(self) -> None:
+        self.type = singer.SingerMessageType.RECORD
+
+
+def _iso_timestamp(value: t.Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    moment = datetime.datetime.fromtimestamp(value, tz=datetime.timezone.utc)
+    return moment.isoformat()

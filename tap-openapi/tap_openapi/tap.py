@@ -1,0 +1,429 @@
+"""tap-openapi: the Singer tap for the paginated, OAuth2-protected platform."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import typing as t
+from functools import cached_property
+
+import click
+import requests
+import requests.adapters
+import urllib3
+from singer_sdk import Tap
+from singer_sdk import typing as th
+from singer_sdk.exceptions import (
+    ConfigValidationError,
+    FatalAPIError,
+    InvalidStreamSortException,
+    RetriableAPIError,
+)
+from singer_sdk.plugin_base import SingerCommand
+
+from tap_openapi.auth import TokenManager
+from tap_openapi.authenticator import TokenManagerAuthenticator
+from tap_openapi.client import Connection, OpenAPIStream
+from tap_openapi.errors import ConfigurationError, OpenAPIError
+from tap_openapi.streams import parse_streams, unknown_key_message
+from tap_openapi.writer import BufferedJSONWriter
+
+if sys.version_info >= (3, 12):
+    from typing import override
+else:
+    from typing_extensions import override
+
+if t.TYPE_CHECKING:
+    from singer_sdk.streams import Stream
+
+logger = logging.getLogger(__name__)
+
+GRANT_TYPES = ["client_credentials", "password", "authorization_code", "refresh_token"]
+MAX_PAGE_SIZE = 2000
+
+#: Errors a user can act on: reported as one line, exit code 1, no traceback.
+EXPECTED_ERRORS: tuple[type[Exception], ...] = (
+    OpenAPIError,
+    FatalAPIError,
+    RetriableAPIError,
+    InvalidStreamSortException,
+)
+
+_STREAM_ITEM = th.ObjectType(
+    th.Property(
+        "name",
+        th.StringType,
+        required=True,
+        title="Stream name",
+        description="Name of the stream (and of the target table).",
+    ),
+    th.Property(
+        "path",
+        th.StringType,
+        required=True,
+        title="API path",
+        description="Path of the paged API, e.g. /api/v1/sync/fake.",
+    ),
+    th.Property(
+        "primary_keys",
+        th.ArrayType(th.StringType),
+        title="Primary keys",
+        description="Columns that identify a row.",
+    ),
+    th.Property(
+        "replication_key",
+        th.StringType,
+        title="Replication key",
+        description=(
+            "Column to bookmark for incremental sync (e.g. updated_at); "
+            "absent means full table."
+        ),
+    ),
+    th.Property(
+        "incremental_param",
+        th.StringType,
+        default="ts",
+        title="Incremental parameter",
+        description="Query parameter that receives the bookmark (rows >= it).",
+    ),
+    th.Property(
+        "params",
+        th.ObjectType(additional_properties=True),
+        title="Extra parameters",
+        description="Extra query parameters sent with every request.",
+    ),
+    th.Property(
+        "include_deleted",
+        th.BooleanType,
+        default=False,
+        title="Include deleted rows",
+        description=(
+            "Send full=1 and give rows with deleted_mark=1 an _sdc_deleted_at "
+            "so targets delete them."
+        ),
+    ),
+    th.Property(
+        "schema",
+        th.ObjectType(additional_properties=True),
+        title="Schema",
+        description="JSON Schema of the rows; absent means inferred from a sample.",
+    ),
+    th.Property(
+        "records_path",
+        th.StringType,
+        default="data.rows",
+        title="Records path",
+        description="Dotted path of the rows in the response envelope.",
+    ),
+)
+
+
+class TapOpenAPI(Tap):
+    """Singer tap for the paginated, OAuth2-protected OpenAPI platform."""
+
+    name = "tap-openapi"
+    # The catalog comes from the settings and sample pages: validate before
+    # discovery too.
+    dynamic_catalog = True
+    message_writer_class = BufferedJSONWriter
+
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "base_url",
+            th.StringType,
+            required=True,
+            title="Base URL",
+            description="Root URL of the platform, e.g. https://api.example.com.",
+        ),
+        th.Property(
+            "token_url",
+            th.StringType,
+            title="Token URL",
+            description="OAuth2 token endpoint; default {base_url}/oauth2/token.",
+        ),
+        th.Property(
+            "authorize_url",
+            th.StringType,
+            title="Authorize URL",
+            description=(
+                "OAuth2 authorize endpoint; default {base_url}/oauth2/authorize."
+            ),
+        ),
+        th.Property(
+            "grant_type",
+            th.StringType,
+            default="client_credentials",
+            allowed_values=GRANT_TYPES,
+            title="Grant type",
+            description="OAuth2 grant used to get access tokens.",
+        ),
+        th.Property(
+            "client_id",
+            th.StringType,
+            title="Client ID",
+            description="OAuth2 client identifier.",
+        ),
+        th.Property(
+            "client_secret",
+            th.StringType,
+            secret=True,
+            title="Client secret",
+            description="OAuth2 client secret.",
+        ),
+        th.Property(
+            "client_auth_method",
+            th.StringType,
+            default="basic",
+            allowed_values=["basic", "post"],
+            title="Client authentication",
+            description=(
+                "How the client authenticates to the token endpoint: HTTP Basic "
+                "or client_id/client_secret form fields."
+            ),
+        ),
+        th.Property(
+            "username",
+            th.StringType,
+            title="Username",
+            description="Resource owner's user name (password grant).",
+        ),
+        th.Property(
+            "password",
+            th.StringType,
+            secret=True,
+            title="Password",
+            description="Resource owner's password (password grant).",
+        ),
+        th.Property(
+            "refresh_token",
+            th.StringType,
+            secret=True,
+            title="Refresh token",
+            description=(
+                "Refresh token (refresh_token grant, or from tap-openapi-login)."
+            ),
+        ),
+        th.Property(
+            "token_cache_path",
+            th.StringType,
+            title="Token cache path",
+            description="File that keeps rotated refresh tokens between runs.",
+        ),
+        th.Property(
+            "redirect_uri",
+            th.StringType,
+            title="Redirect URI",
+            description="Redirect URI of the authorization_code grant.",
+        ),
+        th.Property(
+            "scope",
+            th.StringType,
+            title="Scope",
+            description="OAuth2 scope to request, space separated.",
+        ),
+        th.Property(
+            "page_size",
+            th.IntegerType(minimum=1, maximum=MAX_PAGE_SIZE),
+            default=MAX_PAGE_SIZE,
+            title="Page size",
+            description="Rows per page request (the platform caps it at 2000).",
+        ),
+        th.Property(
+            "max_concurrent_requests",
+            th.IntegerType(minimum=1, maximum=64),
+            default=4,
+            title="Concurrent requests",
+            description="Page requests in flight at once per stream (order kept).",
+        ),
+        th.Property(
+            "request_timeout",
+            th.NumberType(exclusive_minimum=0),
+            default=60,
+            title="Request timeout",
+            description="Seconds to wait for a connection or a response.",
+        ),
+        th.Property(
+            "max_retries",
+            th.IntegerType(minimum=0),
+            default=5,
+            title="Max retries",
+            description=(
+                "Retries of a request after 429, 5xx, a reset or a timeout, with "
+                "exponential backoff (Retry-After honoured)."
+            ),
+        ),
+        th.Property(
+            "start_ts",
+            th.IntegerType(minimum=0),
+            default=0,
+            title="Start timestamp",
+            description=(
+                "Unix seconds where incremental streams start when the state "
+                "has no bookmark."
+            ),
+        ),
+        th.Property(
+            "user_agent",
+            th.StringType,
+            title="User agent",
+            description="User-Agent header; default tap-openapi/<version>.",
+        ),
+        th.Property(
+            "verify_tls",
+            th.BooleanType,
+            default=True,
+            title="Verify TLS",
+            description="Check the platform's TLS certificate (false logs a warning).",
+        ),
+        th.Property(
+            "emit_activate_version_messages",
+            th.BooleanType,
+            default=True,
+            title="Emit ACTIVATE_VERSION",
+            description=(
+                "Send ACTIVATE_VERSION after each full-table stream, so targets "
+                "remove rows the platform no longer has."
+            ),
+        ),
+        th.Property(
+            "streams",
+            th.ArrayType(_STREAM_ITEM),
+            title="Streams",
+            description="The paged APIs to read, one object per stream.",
+        ),
+    ).to_dict()
+
+    # --- settings ------------------------------------------------------------
+
+    @override
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """Validate as singer-sdk does, and also reject misspelled settings.
+
+        jsonschema would either accept unknown keys silently or reject them
+        without a hint; a typo such as ``pagesize`` gets "did you mean
+        'page_size'?" instead.
+        """
+        extra = self._unknown_setting_errors()
+        errors = super()._validate_config(raise_errors=raise_errors and not extra)
+        if extra:
+            errors = [*extra, *errors]
+            if raise_errors:
+                raise ConfigValidationError(
+                    "Config validation failed",
+                    errors=errors,
+                    schema=self.config_jsonschema,
+                )
+        return errors
+
+    def _unknown_setting_errors(self) -> list[str]:
+        # The SDK's own settings (stream_maps, flattening...) are valid too.
+        self.append_builtin_config(self.config_jsonschema)
+        known = set(self.config_jsonschema.get("properties", {}))
+        errors = [
+            unknown_key_message(key, sorted(known))
+            for key in sorted(self.config)
+            if key not in known
+        ]
+        streams = self.config.get("streams")
+        if isinstance(streams, list) and all(isinstance(s, dict) for s in streams):
+            try:
+                parse_streams(streams)
+            except ConfigurationError as exc:
+                errors.append(str(exc))
+        return errors
+
+    # --- shared resources ----------------------------------------------------
+
+    @cached_property
+    def connection(self) -> Connection:
+        """The HTTP session and token manager every stream of this run shares."""
+        config = self.config
+        workers = int(config.get("max_concurrent_requests", 4))
+        session = requests.Session()
+        # Room for every concurrent page request plus a token request.
+        adapter = requests.adapters.HTTPAdapter(
+            pool_connections=4, pool_maxsize=workers + 2
+        )
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        if not config.get("verify_tls", True):
+            logger.warning(
+                "verify_tls is false: the platform's TLS certificate is not checked"
+            )
+            session.verify = False
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        tokens = TokenManager(config, session=session)
+        return Connection(
+            session=session,
+            authenticator=TokenManagerAuthenticator(tokens),
+            page_size=min(int(config.get("page_size", MAX_PAGE_SIZE)), MAX_PAGE_SIZE),
+            max_concurrent_requests=workers,
+            request_timeout=float(config.get("request_timeout", 60)),
+            max_retries=int(config.get("max_retries", 5)),
+            user_agent=str(
+                config.get("user_agent") or f"{self.name}/{self.plugin_version}"
+            ),
+            start_ts=int(config.get("start_ts", 0)),
+        )
+
+    @property
+    def token_manager(self) -> TokenManager:
+        """The run's single token manager (one token for all streams)."""
+        return self.connection.authenticator.token_manager
+
+    @override
+    def discover_streams(self) -> list[Stream]:
+        """One stream per item of the ``streams`` setting.
+
+        Returns:
+            The streams, in the order of the setting.
+        """
+        return [
+            OpenAPIStream(self, settings, self.connection)
+            for settings in parse_streams(self.config.get("streams"))
+        ]
+
+    # --- command line --------------------------------------------------------
+
+    @classmethod
+    @override
+    def get_singer_command(cls) -> click.Command:
+        """The standard Singer command, reporting expected failures in one line.
+
+        Returns:
+            The click command behind ``tap-openapi``.
+        """
+        command = super().get_singer_command()
+        return _TapCommand(
+            name=command.name,
+            callback=command.callback,
+            params=command.params,
+            help=command.help,
+            context_settings=command.context_settings,
+            logger=cls.logger,
+        )
+
+
+class _TapCommand(SingerCommand):
+    """Ends expected failures with one ERROR line and exit code 1.
+
+    Wrong credentials, an unreachable platform or a business error are the
+    operator's to fix; a traceback would bury the cause.
+    """
+
+    @override
+    def main(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        try:
+            return super().main(*args, **kwargs)
+        except ConfigValidationError as exc:
+            for error in exc.errors:
+                self.logger.error("Config error: %s", error)  # noqa: TRY400
+            self.logger.error("Config validation failed")  # noqa: TRY400
+        except EXPECTED_ERRORS as exc:
+            cause = " ".join(str(exc).split()) or type(exc).__name__
+            self.logger.error("%s: %s", type(exc).__name__, cause)  # noqa: TRY400
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    TapOpenAPI.cli()

@@ -1,0 +1,137 @@
+"""Bad input through the console script: exit code, one-line error, no changes."""
+
+from __future__ import annotations
+
+import typing as t
+
+import pytest
+from tsa_helpers import Harness, record_msg, schema_msg, state_msg
+
+from target_sqlalchemy.target import describe_failure
+
+PROPS = {
+    "id": {"type": "integer"},
+    "n": {"type": ["null", "integer"]},
+    "s": {"type": ["null", "string"], "maxLength": 5},
+}
+GOOD = [schema_msg("t", PROPS, ["id"]), record_msg("t", {"id": 1, "n": 1, "s": "a"})]
+
+CASES: list[t.Any] = [
+    pytest.param(
+        [*GOOD, '{"type": "RECORD", "stream": "t", "record": {"id": 2', state_msg({})],
+        {},
+        "input line 3: not valid JSON",
+        id="malformed-json",
+    ),
+    pytest.param(
+        [record_msg("t", {"id": 2}), *GOOD],
+        {},
+        "before a corresponding schema",
+        id="record-before-schema",
+    ),
+    pytest.param(
+        [*GOOD, record_msg("t", {"id": "two", "n": 2})],
+        {"validate_records": True},
+        "stream 't'",
+        id="schema-violation",
+    ),
+    pytest.param(
+        [*GOOD, {"type": "BOGUS", "stream": "t"}],
+        {},
+        "input line 3: unknown Singer message type 'BOGUS'",
+        id="unknown-type",
+    ),
+    pytest.param(
+        [*GOOD, record_msg("t", {"id": 2, "n": 2**64})],
+        {},
+        "stream 't': table t rejected a batch of 2 rows (input lines 2-3)",
+        id="integer-out-of-range",
+    ),
+    pytest.param(
+        [*GOOD, record_msg("t", {"n": 2})],
+        {},
+        "no value for key properties",
+        id="missing-key",
+    ),
+    pytest.param(
+        [*GOOD, record_msg("t", {"id": 2, "n": "x"})],
+        {},
+        "property 'n' value 'x' is invalid",
+        id="bad-value",
+    ),
+]
+
+
+@pytest.mark.parametrize(("messages", "settings", "expected"), CASES)
+def test_bad_input_fails_cleanly(
+    harness: Harness,
+    messages: list[t.Any],
+    settings: dict[str, t.Any],
+    expected: str,
+) -> None:
+    harness.run(
+        [schema_msg("t", PROPS, ["id"]), record_msg("t", {"id": 0, "s": "kept"})]
+    )
+    with pytest.raises(Exception) as failure:  # noqa: PT011 - checked below
+        run = harness.run(messages, **settings)
+        pytest.fail(f"no error; states {run.states}")
+    message = describe_failure(failure.value)
+    assert expected in message
+    assert "\n" not in message
+    # The failing batch was rolled back: only the row from before is there.
+    assert [(r["id"], r["s"]) for r in harness.rows("t", "id")] == [(0, "kept")]
+
+
+def test_console_script_malformed_json(sqlite_harness: Harness) -> None:
+    proc = sqlite_harness.cli(CASES[0].values[0])
+    assert proc.returncode == 1, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "ERROR" in last
+    assert "target-sqlalchemy failed: input line 3: not valid JSON" in last
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_console_script_exits_1_with_one_line(harness: Harness) -> None:
+    expected = CASES[4].values[2]
+    proc = harness.cli(CASES[4].values[0])
+    assert proc.returncode == 1, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "ERROR" in last
+    assert "target-sqlalchemy failed" in last
+    assert expected in last
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+    assert not harness.has_table("t") or harness.rows("t") == []
+
+
+def test_too_long_string_rejected(harness: Harness) -> None:
+    if harness.dialect == "sqlite":
+        pytest.skip("SQLite does not enforce VARCHAR lengths")
+    proc = harness.cli([*GOOD, record_msg("t", {"id": 2, "s": "much too long"})])
+    assert proc.returncode == 1
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "stream 't': table t rejected a batch" in last
+    assert "rolled back" in last
+    assert not harness.has_table("t") or harness.rows("t") == []
+
+
+def test_unreachable_database_redacts_password(tmp_path: t.Any) -> None:
+    url = "postgresql+psycopg2://loader:s3cr3t-pw@127.0.0.1:1/nowhere"
+    harness = Harness(url, tmp_path)
+    proc = harness.cli(GOOD)
+    assert proc.returncode == 1
+    assert "s3cr3t-pw" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert (
+        "cannot connect to database postgresql+psycopg2://loader:***@127.0.0.1" in last
+    )
+    assert "Traceback" not in proc.stderr
+
+
+def test_successful_cli_run_prints_state(harness: Harness) -> None:
+    proc = harness.cli([*GOOD, state_msg({"bookmarks": {"t": 1}})])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == '{"bookmarks": {"t": 1}}'
+    assert "Loaded batch: stream=t table=t rows=1" in proc.stderr
+    assert harness.rows("t") == [{"id": 1, "n": 1, "s": "a"}]

@@ -1,0 +1,287 @@
+"""Loading, upserting, load methods and type round-trips on each live database."""
+
+from __future__ import annotations
+
+import datetime
+import math
+
+from tsa_helpers import Harness, as_json, record_msg, schema_msg, state_msg
+
+PROPS = {
+    "id": {"type": "integer"},
+    "name": {"type": ["null", "string"]},
+    "score": {"type": ["null", "number"]},
+}
+
+
+def test_load_then_upsert_updates_in_place(harness: Harness) -> None:
+    first = [
+        schema_msg("people", PROPS, ["id"]),
+        *[
+            record_msg("people", {"id": i, "name": f"n{i}", "score": i / 2})
+            for i in (1, 2, 3)
+        ],
+    ]
+    harness.run(first)
+    assert harness.rows("people", "id") == [
+        {"id": 1, "name": "n1", "score": 0.5},
+        {"id": 2, "name": "n2", "score": 1.0},
+        {"id": 3, "name": "n3", "score": 1.5},
+    ]
+    second = [
+        schema_msg("people", PROPS, ["id"]),
+        record_msg("people", {"id": 2, "name": "changed", "score": None}),
+        record_msg("people", {"id": 4, "name": "new", "score": 4.0}),
+    ]
+    harness.run(second)
+    assert harness.rows("people", "id") == [
+        {"id": 1, "name": "n1", "score": 0.5},
+        {"id": 2, "name": "changed", "score": None},
+        {"id": 3, "name": "n3", "score": 1.5},
+        {"id": 4, "name": "new", "score": 4.0},
+    ]
+
+
+def test_reloading_the_same_rows_keeps_the_count(harness: Harness) -> None:
+    messages = [
+        schema_msg("people", PROPS, ["id"]),
+        *[
+            record_msg("people", {"id": i, "name": "x", "score": 1.0})
+            for i in range(50)
+        ],
+    ]
+    harness.run(messages)
+    harness.run(messages)
+    assert len(harness.rows("people")) == 50
+
+
+def test_duplicate_keys_in_one_batch_last_record_wins(harness: Harness) -> None:
+    harness.run(
+        [
+            schema_msg("people", PROPS, ["id"]),
+            record_msg("people", {"id": 1, "name": "first", "score": 1}),
+            record_msg("people", {"id": 2, "name": "other", "score": 2}),
+            record_msg("people", {"id": 1, "name": "second", "score": 3}),
+            record_msg("people", {"id": 1, "name": "last", "score": 4}),
+        ]
+    )
+    assert harness.rows("people", "id") == [
+        {"id": 1, "name": "last", "score": 4.0},
+        {"id": 2, "name": "other", "score": 2.0},
+    ]
+
+
+def test_duplicates_across_small_batches(harness: Harness) -> None:
+    records = [
+        record_msg("people", {"id": i % 3, "name": f"v{i}", "score": i})
+        for i in range(10)
+    ]
+    harness.run([schema_msg("people", PROPS, ["id"]), *records], batch_size_rows=4)
+    assert harness.rows("people", "id") == [
+        {"id": 0, "name": "v9", "score": 9.0},
+        {"id": 1, "name": "v7", "score": 7.0},
+        {"id": 2, "name": "v8", "score": 8.0},
+    ]
+
+
+def test_stream_without_keys_appends(harness: Harness) -> None:
+    messages = [
+        schema_msg("events", PROPS),
+        record_msg("events", {"id": 1, "name": "a", "score": 1}),
+        record_msg("events", {"id": 1, "name": "a", "score": 1}),
+    ]
+    harness.run(messages)
+    harness.run(messages)
+    assert len(harness.rows("events")) == 4
+
+
+def test_append_only_keeps_every_record(harness: Harness) -> None:
+    messages = [
+        schema_msg("people", PROPS, ["id"]),
+        record_msg("people", {"id": 1, "name": "a", "score": 1}),
+        record_msg("people", {"id": 1, "name": "b", "score": 2}),
+    ]
+    harness.run(messages, load_method="append-only")
+    harness.run(messages, load_method="append-only")
+    names = sorted(r["name"] for r in harness.rows("people"))
+    assert names == ["a", "a", "b", "b"]
+
+
+def test_overwrite_replaces_the_table_once_per_run(harness: Harness) -> None:
+    harness.run(
+        [
+            schema_msg("people", PROPS, ["id"]),
+            *[
+                record_msg("people", {"id": i, "name": "old", "score": 0})
+                for i in range(5)
+            ],
+        ]
+    )
+    harness.run(
+        [
+            schema_msg("people", PROPS, ["id"]),
+            *[
+                record_msg("people", {"id": i, "name": "new", "score": i})
+                for i in (10, 11, 12)
+            ],
+        ],
+        load_method="overwrite",
+        batch_size_rows=2,
+    )
+    assert [(r["id"], r["name"]) for r in harness.rows("people", "id")] == [
+        (10, "new"),
+        (11, "new"),
+        (12, "new"),
+    ]
+
+
+def test_overwrite_with_no_records_empties_the_table(harness: Harness) -> None:
+    harness.run([schema_msg("people", PROPS, ["id"]), record_msg("people", {"id": 1})])
+    harness.run([schema_msg("people", PROPS, ["id"])], load_method="overwrite")
+    assert harness.rows("people") == []
+
+
+TYPES = {
+    "id": {"type": "integer"},
+    "big": {"type": ["null", "integer"]},
+    "f": {"type": ["null", "number"]},
+    "ts": {"type": ["null", "string"], "format": "date-time"},
+    "d": {"type": ["null", "string"], "format": "date"},
+    "flag": {"type": ["null", "boolean"]},
+    "obj": {"type": ["null", "object"]},
+    "arr": {"type": ["null", "array"]},
+    "text": {"type": ["null", "string"]},
+}
+
+
+def test_type_round_trips(harness: Harness) -> None:
+    big = 2**62 + 12345
+    records = [
+        {
+            "id": 1,
+            "big": big,
+            "f": 0.1,
+            "ts": "2024-01-02 03:04:05",
+            "d": "2024-02-29",
+            "flag": True,
+            "obj": {"a": [1, 2], "b": "中文", "c": None},
+            "arr": [1, "two", {"three": 3}],
+            "text": "中文 tab\there \"quotes\" 'single' back\\slash\nnewline",
+        },
+        {
+            "id": 2,
+            "big": -big,
+            "f": 1e-300,
+            "ts": "2024-01-02T03:04:05.123456+02:00",
+            "d": "1999-12-31",
+            "flag": False,
+            "obj": {},
+            "arr": [],
+            "text": "",
+        },
+        {
+            "id": 3,
+            "big": None,
+            "f": None,
+            "ts": None,
+            "d": None,
+            "flag": None,
+            "obj": None,
+            "arr": None,
+            "text": None,
+        },
+        {
+            "id": 4,
+            "f": 123456789.123456789,
+            "ts": "2024-06-30T23:59:59Z",
+            "text": "\\N",
+        },
+    ]
+    harness.run(
+        [schema_msg("types", TYPES, ["id"])] + [record_msg("types", r) for r in records]
+    )
+    rows = harness.rows("types", "id")
+    assert [r["big"] for r in rows] == [big, -big, None, None]
+    assert rows[0]["f"] == 0.1
+    assert rows[1]["f"] == 1e-300
+    assert math.isclose(rows[3]["f"], 123456789.123456789, rel_tol=0, abs_tol=0)
+    assert rows[0]["ts"] == datetime.datetime(2024, 1, 2, 3, 4, 5)
+    assert rows[1]["ts"] == datetime.datetime(2024, 1, 2, 1, 4, 5, 123456)
+    assert rows[3]["ts"] == datetime.datetime(2024, 6, 30, 23, 59, 59)
+    assert [r["d"] for r in rows[:3]] == [
+        datetime.date(2024, 2, 29),
+        datetime.date(1999, 12, 31),
+        None,
+    ]
+    assert [None if r["flag"] is None else bool(r["flag"]) for r in rows] == [
+        True,
+        False,
+        None,
+        None,
+    ]
+    assert as_json(rows[0]["obj"]) == {"a": [1, 2], "b": "中文", "c": None}
+    assert as_json(rows[1]["obj"]) == {}
+    assert as_json(rows[0]["arr"]) == [1, "two", {"three": 3}]
+    assert as_json(rows[1]["arr"]) == []
+    assert rows[2]["obj"] is None
+    assert rows[0]["text"] == records[0]["text"]
+    assert rows[1]["text"] == ""
+    assert rows[2]["text"] is None
+    assert rows[3]["text"] == "\\N"
+
+
+def test_special_character_names(harness: Harness) -> None:
+    stream = 'odd "table"; name 表'
+    props = {
+        "key col": {"type": "integer"},
+        "select": {"type": ["null", "string"]},
+        'semi;colon "quoted"': {"type": ["null", "string"]},
+        "中文列": {"type": ["null", "integer"]},
+        "MixedCase": {"type": ["null", "boolean"]},
+    }
+    record = {
+        "key col": 1,
+        "select": "reserved",
+        'semi;colon "quoted"': "ok",
+        "中文列": 7,
+        "MixedCase": True,
+    }
+    harness.run([schema_msg(stream, props, ["key col"]), record_msg(stream, record)])
+    harness.run(
+        [
+            schema_msg(stream, props, ["key col"]),
+            record_msg(stream, {**record, "select": "updated"}),
+        ]
+    )
+    (row,) = harness.rows(stream)
+    assert set(row) == set(props)
+    assert row["select"] == "updated"
+    assert row['semi;colon "quoted"'] == "ok"
+    assert row["中文列"] == 7
+
+
+def test_snake_case_names_setting(harness: Harness) -> None:
+    harness.run(
+        [
+            schema_msg(
+                "MyStream",
+                {"Id": {"type": "integer"}, "Some Name": {"type": "string"}},
+                ["Id"],
+            ),
+            record_msg("MyStream", {"Id": 1, "Some Name": "x"}),
+        ],
+        snake_case_names=True,
+    )
+    assert harness.rows("mystream") == [{"id": 1, "some_name": "x"}]
+
+
+def test_state_is_passed_through_after_load(harness: Harness) -> None:
+    run = harness.run(
+        [
+            schema_msg("people", PROPS, ["id"]),
+            record_msg("people", {"id": 1}),
+            state_msg({"bookmarks": {"people": 1}}),
+        ]
+    )
+    assert run.states == [{"bookmarks": {"people": 1}}]
+    assert len(harness.rows("people")) == 1
