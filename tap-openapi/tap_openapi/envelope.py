@@ -17,6 +17,9 @@ from tap_openapi.errors import HTTPStatusError, PlatformError, RetriableTranspor
 
 #: The ``X-Ca-Error-Code`` the platform sends on a 401 when the token expired.
 TOKEN_EXPIRED_CODE = "A401OT"
+#: Sent for a token the platform does not know, e.g. a cached token issued
+#: before the platform restarted; a fresh token fixes it as well.
+TOKEN_UNKNOWN_CODE = "A401AT"
 
 #: Statuses worth another try: throttling and server-side trouble.
 RETRIABLE_STATUSES = frozenset(
@@ -36,9 +39,10 @@ def url_path(url: str) -> str:
 
 
 def is_token_expired(response: requests.Response) -> bool:
-    """Tell whether ``response`` says the access token expired (401 A401OT)."""
+    """Tell whether ``response`` asks for a new access token (401 A401OT/A401AT)."""
     return response.status_code == HTTPStatus.UNAUTHORIZED and (
-        response.headers.get("X-Ca-Error-Code") in (None, TOKEN_EXPIRED_CODE)
+        response.headers.get("X-Ca-Error-Code")
+        in (None, TOKEN_EXPIRED_CODE, TOKEN_UNKNOWN_CODE)
     )
 
 

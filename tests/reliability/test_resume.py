@@ -32,7 +32,7 @@ from rel_helpers import (
 
 from tap_openapi.mock_platform import MockPlatform
 
-ROWS = 20_000
+ROWS = 12_000
 PAGE_SIZE = 500
 BOOKMARK = "replication_key_value"
 
@@ -42,7 +42,7 @@ def _configs(platform: MockPlatform, url: str) -> tuple[dict[str, t.Any], ...]:
         page_size=PAGE_SIZE, streams=[platform.tap_config()["streams"][1]]
     )
     # Small batches: the target commits and emits STATE many times per run.
-    target = {"sqlalchemy_url": url, "batch_size_rows": 2000}
+    target = {"sqlalchemy_url": url, "batch_size_rows": 1500}
     return tap, target
 
 
@@ -63,13 +63,14 @@ def _killed_run(
         stderr=subprocess.DEVNULL,
         env=ENV,
     )
-    target = subprocess.Popen(
-        [TARGET, "--config", str(target_file)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=(tmp_path / "killed-target.err").open("w"),
-        env=ENV,
-    )
+    with (tmp_path / "killed-target.err").open("w") as err:
+        target = subprocess.Popen(
+            [TARGET, "--config", str(target_file)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            env=ENV,
+        )
     assert tap.stdout is not None
     assert target.stdin is not None
     assert target.stdout is not None
@@ -109,6 +110,7 @@ def _killed_run(
         target.wait(timeout=120)
         tap.wait(timeout=120)
         reader.join(timeout=30)
+        target_out.close()
     assert target.returncode != 0 or victim == "tap"
     return states
 
@@ -128,13 +130,14 @@ def test_rerun_from_last_state_after_sigkill(
 ) -> None:
     rng = random.Random(seed)
     # Past the first commit at the earliest, well before the end at the latest.
-    kill_at = rng.randrange(2_500, ROWS - 2_500)
+    kill_at = rng.randrange(2_000, ROWS - 1_500)
     with MockPlatform(rows=ROWS) as platform:
         tap_config, target_config = _configs(platform, sqlite_url)
         states = _killed_run(
             tmp_path, tap_config, target_config, victim=victim, kill_at=kill_at
         )
         last = states[-1] if states else None
+        print("DEBUG", victim, kill_at, len(states), last)
         bookmark = (last or {}).get("bookmarks", {}).get("fakewithts", {}).get(BOOKMARK)
         if bookmark is not None:
             # STATE only after commit: every row before the bookmark is loaded.

@@ -132,6 +132,8 @@ def test_sync_to_database(mock: MockPlatform, tmp_path: Path, mode: str) -> None
     engine.dispose()
     expected = mock.expected_row(42, "/api/v1/sync/fake")
     assert tuple(row) == (expected["colString1"], expected["colInt4"])
+    if mode == "pipe":
+        return  # re-runs are target-sqlalchemy's upserts, tested there
     # A second run leaves the same rows, not twice as many.
     result = run_example("sync_to_database.py", *args, cwd=tmp_path)
     assert f"Table fake has {ROWS} rows" in result.stdout
