@@ -263,11 +263,18 @@ def main() -> int:
             f"stock target-csv skipped: {STOCK_TARGET_CSV} is missing "
             "(`meltano install loader target-csv` puts it there)"
         )
+    load_before = os.getloadavg()
     try:
         results = bench(sizes, workdir, args.keep)
     finally:
         if not args.keep and args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
+    load = {"before": load_before, "after": os.getloadavg()}
+    if max(load["before"][0], load["after"][0]) > (os.cpu_count() or 1):
+        notes.append(
+            f"the machine was busy (1-minute load {load['before'][0]:.1f} before, "
+            f"{load['after'][0]:.1f} after): times are noisy, peak RSS is not"
+        )
     print_table(results, notes)
 
     results_dir = ROOT / "benchmarks" / "results"
@@ -283,6 +290,7 @@ def main() -> int:
                     "cpus": os.cpu_count(),
                     "python": platform.python_version(),
                     "platform": platform.platform(),
+                    "load_average": load,
                 },
                 "notes": notes,
                 "results": results,

@@ -71,7 +71,9 @@ def write_sample(path: Path, rows: int, stream: str) -> None:
         )
         for i in range(1, rows + 1):
             out.write(
-                json.dumps({"type": "RECORD", "stream": stream, "record": sample_row(i)})
+                json.dumps(
+                    {"type": "RECORD", "stream": stream, "record": sample_row(i)}
+                )
                 + "\n"
             )
             if i % 10000 == 0:
@@ -132,8 +134,7 @@ def main() -> None:
                 write_sample(singer, size, args.stream)
             count = size or sum(1 for line in singer.open() if '"RECORD"' in line)
             engine = sa.create_engine(args.url)
-            with engine.begin() as conn:
-                conn.execute(sa.text(f'DROP TABLE IF EXISTS "{args.stream}"'))
+            sa.Table(args.stream, sa.MetaData()).drop(engine, checkfirst=True)
             engine.dispose()
             config = {"sqlalchemy_url": args.url}
             for run in ("load", "upsert"):

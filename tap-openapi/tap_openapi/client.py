@@ -9,6 +9,7 @@ stay correct and memory stays flat.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import email.utils
@@ -55,7 +56,7 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Generator, Iterable, Iterator
 
     from backoff.types import Details
     from singer_sdk import Tap
@@ -306,11 +307,14 @@ class OpenAPIStream(RESTStream[int]):
     def get_url_params(
         self, context: Context | None, next_page_token: int | None
     ) -> dict[str, t.Any]:
+        """Query parameters of a page: ``params``, paging and ``full=1``.
+
+        The incremental parameter is added when the request is prepared, from
+        the start value fixed for the whole run.
+        """
         params: dict[str, t.Any] = dict(self.settings.params)
         params["pageNum"] = next_page_token or 1
         params["pageSize"] = self.page_size
-        if self.replication_key:
-            params[self.settings.incremental_param] = self.start_value(context)
         if self.settings.include_deleted:
             params[INCLUDE_DELETED_PARAM] = 1
         return params
@@ -333,7 +337,8 @@ class OpenAPIStream(RESTStream[int]):
         params = self.get_url_params(context, page_num)
         params["pageSize"] = page_size
         if self.replication_key:
-            # Fixed for the whole run: the bookmark moves while pages are read.
+            # Fixed for the whole run, not the bookmark: that moves as rows
+            # are emitted, and the pages would shift under the paginator.
             params[self.settings.incremental_param] = start
         request = requests.Request(
             method=self.http_method,
@@ -462,27 +467,30 @@ class OpenAPIStream(RESTStream[int]):
     ) -> Iterator[list[t.Any]]:
         """Yield the rows of each page in order, concurrently once we can."""
         fetch = self._page_fetcher(context, start)
-        workers = self.connection.max_concurrent_requests
         while not paginator.finished:
-            first = paginator.current_value
-            last = paginator.last_page
-            pages: Iterable[dict[str, t.Any]]
-            if last is None or workers <= 1 or last <= first:
-                pages = [fetch(first)]
-            else:
-                pages = fetch_in_order(
-                    fetch, range(first, last + 1), workers=workers, name=self.name
-                )
-            for payload in pages:
-                rows = paginator.read(payload)
-                paginator.advance_with_rows(rows)
-                yield rows
-                if paginator.finished:
-                    break
-            # Closing the generator here cancels pages not needed any more.
-            close = getattr(pages, "close", None)
-            if close is not None:
-                close()
+            # Leaving a batch early (last page reached sooner than planned, or
+            # an empty page) cancels the requests it no longer needs.
+            with contextlib.closing(self._batch(fetch, paginator)) as payloads:
+                for payload in payloads:
+                    rows = paginator.read(payload)
+                    paginator.advance_with_rows(rows)
+                    yield rows
+                    if paginator.finished:
+                        break
+
+    def _batch(
+        self,
+        fetch: Callable[[int], dict[str, t.Any]],
+        paginator: PageNumberPaginator,
+    ) -> Generator[dict[str, t.Any], None, None]:
+        """The next pages: all known ones concurrently, else just the next one."""
+        first, last = paginator.current_value, paginator.last_page
+        workers = self.connection.max_concurrent_requests
+        if last is None or last <= first or workers <= 1:
+            yield fetch(first)
+            return
+        pages = range(first, last + 1)
+        yield from fetch_in_order(fetch, pages, workers=workers, name=self.name)
 
     @override
     def request_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:

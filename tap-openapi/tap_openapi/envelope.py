@@ -86,7 +86,8 @@ def raise_for_status(response: requests.Response, where: str = "") -> None:
     if details:
         msg += ": " + ", ".join(details)
     if status in RETRIABLE_STATUSES:
-        raise RetriableTransportError(msg)
+        # The response travels with the error so Retry-After can be honoured.
+        raise RetriableTransportError(msg, response)
     raise HTTPStatusError(
         msg,
         status=status,

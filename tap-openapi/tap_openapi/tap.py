@@ -25,6 +25,7 @@ from tap_openapi.auth import TokenManager
 from tap_openapi.authenticator import TokenManagerAuthenticator
 from tap_openapi.client import Connection, OpenAPIStream
 from tap_openapi.errors import ConfigurationError, OpenAPIError
+from tap_openapi.fetcher import limit_malloc_arenas
 from tap_openapi.streams import parse_streams, unknown_key_message
 from tap_openapi.writer import BufferedJSONWriter
 
@@ -339,6 +340,8 @@ class TapOpenAPI(Tap):
         """The HTTP session and token manager every stream of this run shares."""
         config = self.config
         workers = int(config.get("max_concurrent_requests", 4))
+        if workers > 1:
+            limit_malloc_arenas()
         session = requests.Session()
         # Room for every concurrent page request plus a token request.
         adapter = requests.adapters.HTTPAdapter(
@@ -417,11 +420,11 @@ class _TapCommand(SingerCommand):
             return super().main(*args, **kwargs)
         except ConfigValidationError as exc:
             for error in exc.errors:
-                self.logger.error("Config error: %s", error)  # noqa: TRY400
-            self.logger.error("Config validation failed")  # noqa: TRY400
+                self.logger.error("Config error: %s", error)
+            self.logger.error("Config validation failed")
         except EXPECTED_ERRORS as exc:
             cause = " ".join(str(exc).split()) or type(exc).__name__
-            self.logger.error("%s: %s", type(exc).__name__, cause)  # noqa: TRY400
+            self.logger.error("%s: %s", type(exc).__name__, cause)
         sys.exit(1)
 
 

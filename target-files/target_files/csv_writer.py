@@ -77,7 +77,7 @@ class CsvStreamWriter(StreamWriter):
     def _write_row(self, record: t.Mapping[str, t.Any]) -> None:
         get = record.get
         self._write_fields([render(get(name)) for name, render in self._plan])
-        self._files[-1].rows += 1
+        self._files[-1].add_row()
 
     def _write_fields(self, fields: list[t.Any]) -> None:
         try:

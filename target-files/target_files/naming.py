@@ -33,6 +33,9 @@ SHEET_NAME_MAX = 31
 class FileNamer:
     """Render ``file_naming`` for each stream of one run.
 
+    Attributes:
+        pattern: The ``file_naming`` setting.
+
     Example:
         >>> run = datetime.datetime(2024, 5, 6, 7, 8, 9, tzinfo=datetime.timezone.utc)
         >>> FileNamer("{stream_name}-{timestamp}", run).relative_stem("fake")
@@ -64,7 +67,7 @@ class FileNamer:
             )
             raise SettingsError(msg)
         utc = started_at.astimezone(datetime.timezone.utc)
-        self._pattern = pattern
+        self.pattern = pattern
         self._values = {
             "timestamp": utc.strftime("%Y%m%dT%H%M%S"),
             "date": utc.strftime("%Y-%m-%d"),
@@ -86,7 +89,7 @@ class FileNamer:
                 ``output_path``.
         """
         safe_stream = _UNSAFE_FILE_CHARS.sub("_", stream_name)
-        rendered = self._pattern.format(stream_name=safe_stream, **self._values)
+        rendered = self.pattern.format(stream_name=safe_stream, **self._values)
         path = PurePosixPath(rendered)
         if (
             not rendered.strip()
@@ -95,7 +98,7 @@ class FileNamer:
             or rendered.endswith("/")
         ):
             msg = (
-                f"Setting file_naming {self._pattern!r} gives {rendered!r} for "
+                f"Setting file_naming {self.pattern!r} gives {rendered!r} for "
                 f"stream '{stream_name}': it must be a file name (or sub-path) "
                 "inside output_path"
             )

@@ -16,7 +16,7 @@ from singer_sdk.exceptions import (
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 from target_files.csv_writer import CsvStreamWriter
-from target_files.errors import TargetFilesError
+from target_files.errors import SettingsError, TargetFilesError
 from target_files.reader import ExactSingerReader
 from target_files.settings import CONFIG_SCHEMA, FileSettings
 from target_files.sinks import FileSink
@@ -86,11 +86,23 @@ class TargetFiles(Target):
         """
         writer = self._writers.get(stream_name)
         if writer is None:
+            self._check_unique_file(stream_name)
             writer_class = _WRITERS[self.settings.format]
             writer = self._writers[stream_name] = writer_class(
                 stream_name, self.settings
             )
         return writer
+
+    def _check_unique_file(self, stream_name: str) -> None:
+        path = self.settings.final_path(stream_name)
+        for other in self._writers:
+            if self.settings.final_path(other) == path:
+                msg = (
+                    f"Setting file_naming {self.settings.namer.pattern!r} gives the "
+                    f"same file {path} for streams '{other}' and '{stream_name}'; "
+                    "include {stream_name} in it"
+                )
+                raise SettingsError(msg)
 
     def run(self, file_input: t.IO[str] | None = None) -> None:
         """Process the input; on any failure remove the temporary files.

@@ -17,6 +17,9 @@ if t.TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+PROGRESS_EVERY_ROWS = 100_000
+"""A progress line (rows, rows/s) is logged each time a file gets this many more."""
+
 
 class OutputFile:
     """One staged file with its row count and timing, for the log lines.
@@ -45,6 +48,19 @@ class OutputFile:
             self.staged.temp_path,
             final_path,
         )
+
+    def add_row(self) -> None:
+        """Count one data row; log progress every :data:`PROGRESS_EVERY_ROWS`."""
+        self.rows += 1
+        if self.rows % PROGRESS_EVERY_ROWS == 0:
+            seconds = time.perf_counter() - self._opened_at
+            logger.info(
+                "Stream '%s': %d rows written to %s (%.0f rows/s)",
+                self._stream_name,
+                self.rows,
+                self.staged.temp_path,
+                self.rows / seconds if seconds > 0 else 0.0,
+            )
 
     def finish_writing(self) -> None:
         """Stop the clock: no more rows go to this file."""
@@ -86,7 +102,6 @@ class StreamWriter(abc.ABC):
         self.columns: list[Column] = []
         self._column_names: frozenset[str] = frozenset()
         self._warned_keys: set[str] = set()
-        self._closed = False
 
     def start(self, columns: list[Column]) -> None:
         """Use a (new) schema: later records are written with these columns.

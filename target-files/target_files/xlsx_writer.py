@@ -190,7 +190,7 @@ class XlsxStreamWriter(StreamWriter):
             if value is not None:
                 write(row, index, value)
         if self._output is not None:
-            self._output.rows += 1
+            self._output.add_row()
 
     def _cell_writer(self, kind: Kind) -> CellWriter:
         if kind is Kind.DATETIME:

@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_URL = "sqlite:///output/warehouse.db"
 
+_IDENTIFIER_LIMITS = {"mysql": 64, "postgresql": 63}
+
 
 @dataclass
 class TableInfo:
@@ -141,9 +143,7 @@ class SQLAlchemyConnector(SQLConnector):
     def redacted_url(self) -> str:
         """The URL with its password hidden, for messages."""
         try:
-            return sa.make_url(self.sqlalchemy_url).render_as_string(
-                hide_password=True
-            )
+            return sa.make_url(self.sqlalchemy_url).render_as_string(hide_password=True)
         except sa.exc.ArgumentError:
             return redact(self.sqlalchemy_url)
 
@@ -224,7 +224,9 @@ class SQLAlchemyConnector(SQLConnector):
             msg = f"{what} has an empty name"
             raise SchemaMappingError(msg)
         dialect = self._engine.dialect
-        limit = dialect.max_identifier_length
+        # SQLAlchemy's MySQL dialect reports 255 (its alias limit); tables and
+        # columns are limited to 64 characters.
+        limit = _IDENTIFIER_LIMITS.get(self.dialect_name, dialect.max_identifier_length)
         # PostgreSQL counts bytes and truncates silently; MySQL counts characters.
         size = len(name.encode()) if self.dialect_name == "postgresql" else len(name)
         if limit and size > limit:

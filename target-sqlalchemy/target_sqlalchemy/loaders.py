@@ -118,10 +118,14 @@ class Loader:
         """
         return tuple(row[self.names.index(k)] for k in self.keys)
 
-    def _write(self, conn: sa.Connection, rows: t.Sequence[Row], *, upsert: bool) -> None:
+    def _write(
+        self, conn: sa.Connection, rows: t.Sequence[Row], *, upsert: bool
+    ) -> None:
         raise NotImplementedError
 
-    def delete_keys(self, conn: sa.Connection, keys: t.Sequence[tuple[t.Any, ...]]) -> None:
+    def delete_keys(
+        self, conn: sa.Connection, keys: t.Sequence[tuple[t.Any, ...]]
+    ) -> None:
         """Delete the rows with the given keys.
 
         Args:
@@ -150,9 +154,13 @@ class Loader:
 class SQLiteLoader(Loader):
     """SQLite: executemany of one compiled statement."""
 
-    def _write(self, conn: sa.Connection, rows: t.Sequence[Row], *, upsert: bool) -> None:
-        stmt: t.Any = merge.sqlite_upsert(self.table, self.keys) if upsert else (
-            sa.insert(self.table)
+    def _write(
+        self, conn: sa.Connection, rows: t.Sequence[Row], *, upsert: bool
+    ) -> None:
+        stmt: t.Any = (
+            merge.sqlite_upsert(self.table, self.keys)
+            if upsert
+            else (sa.insert(self.table))
         )
         compiled = stmt.compile(dialect=conn.dialect)
         order = [self.names.index(name) for name in compiled.positiontup or []]
@@ -169,7 +177,7 @@ class MySQLLoader(Loader):
         re.IGNORECASE | re.DOTALL,
     )
     #: Upper bound for one statement; bigger ones gain nothing measurable.
-    max_statement_chars = 4 * 1024 * 1024
+    max_statement_chars = 2 * 1024 * 1024
 
     def _statement_limit(self, conn: sa.Connection) -> int:
         packet = conn.exec_driver_sql("SELECT @@max_allowed_packet").scalar()
@@ -178,9 +186,13 @@ class MySQLLoader(Loader):
         # Characters can take 4 bytes in utf8mb4; keep headroom for the protocol.
         return max(16 * 1024, min(self.max_statement_chars, (limit - 1024) // 4))
 
-    def _write(self, conn: sa.Connection, rows: t.Sequence[Row], *, upsert: bool) -> None:
-        stmt: t.Any = merge.mysql_upsert(self.table, self.keys) if upsert else (
-            sa.insert(self.table)
+    def _write(
+        self, conn: sa.Connection, rows: t.Sequence[Row], *, upsert: bool
+    ) -> None:
+        stmt: t.Any = (
+            merge.mysql_upsert(self.table, self.keys)
+            if upsert
+            else (sa.insert(self.table))
         )
         sql = str(stmt.compile(dialect=conn.dialect))
         match = self._VALUES.search(sql)
@@ -217,6 +229,19 @@ class PostgresLoader(Loader):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         self._stage_name = f"_stage_{uuid.uuid4().hex[:12]}"
+        stage = self.connector.table((None, self._stage_name), self.specs)
+        # Built once: the same statement object every batch keeps SQLAlchemy's
+        # compiled cache from growing.
+        self._upsert = (
+            merge.postgres_upsert_from(self.table, stage, self.keys)
+            if self.native_upsert
+            else None
+        )
+        match = sa.and_(*[self.table.c[k] == stage.c[k] for k in self.keys])
+        self._delete_matching = sa.delete(self.table).where(match)
+        self._insert_all = sa.insert(self.table).from_select(
+            self.names, sa.select(*stage.columns)
+        )
 
     def converter(self, spec: ColumnSpec) -> values.Converter:
         """Return the COPY text-format converter for a column.
@@ -233,7 +258,7 @@ class PostgresLoader(Loader):
         """Join fields into one line of COPY text format.
 
         Args:
-            fields: Escaped fields, ``\\N`` for NULL.
+            fields: Escaped fields, the null marker for NULL.
 
         Returns:
             The line, newline-terminated.
@@ -247,7 +272,7 @@ class PostgresLoader(Loader):
         logger.debug("SQL: %s", sql)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.copy_expert(sql, io.StringIO("".join(rows)))
+            cursor.copy_expert(sql, _LineStream(rows), size=1 << 16)
         finally:
             cursor.close()
 
@@ -272,15 +297,40 @@ class PostgresLoader(Loader):
             f"SELECT {columns} FROM {target_sql} WITH NO DATA"
         )
         self._copy(conn, stage_sql, rows)
-        stage = self.connector.table((None, self._stage_name), self.specs)
-        if self.native_upsert:
-            conn.execute(merge.postgres_upsert_from(self.table, stage, self.keys))
+        if self._upsert is not None:
+            conn.execute(self._upsert)
             return
-        match = sa.and_(*[self.table.c[k] == stage.c[k] for k in self.keys])
-        conn.execute(sa.delete(self.table).where(match))
-        conn.execute(
-            sa.insert(self.table).from_select(self.names, sa.select(*stage.columns))
-        )
+        conn.execute(self._delete_matching)
+        conn.execute(self._insert_all)
+
+
+class _LineStream:
+    """A file-like view of a list of COPY lines, read in chunks.
+
+    Joining a whole batch into one string (and copying it into a StringIO)
+    costs two batch-sized allocations; streaming keeps memory flat.
+    """
+
+    def __init__(self, lines: t.Sequence[str]) -> None:
+        self._lines = iter(lines)
+        self._pending = ""
+
+    def read(self, size: int = -1) -> str:
+        if size < 0:
+            return self._pending + "".join(self._lines)
+        parts = [self._pending]
+        have = len(self._pending)
+        for line in self._lines:
+            parts.append(line)
+            have += len(line)
+            if have >= size:
+                break
+        text = "".join(parts)
+        self._pending = text[size:]
+        return text[:size]
+
+    def readline(self, size: int = -1) -> str:  # pragma: no cover - unused by COPY
+        return self.read(size)
 
 
 class MergeLoader(Loader):
@@ -299,7 +349,9 @@ class MergeLoader(Loader):
         types = {c.name: c.type for c in self.table.columns}
         return self.connector.table((self.info.schema, name), self.specs, types)
 
-    def _write(self, conn: sa.Connection, rows: t.Sequence[Row], *, upsert: bool) -> None:
+    def _write(
+        self, conn: sa.Connection, rows: t.Sequence[Row], *, upsert: bool
+    ) -> None:
         params = [dict(zip(self.names, row, strict=True)) for row in rows]
         if not upsert:
             conn.execute(sa.insert(self.table), params)

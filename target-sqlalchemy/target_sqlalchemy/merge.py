@@ -12,8 +12,7 @@ import typing as t
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import Executable
-from sqlalchemy.sql.expression import ClauseElement
+from sqlalchemy.sql.expression import ClauseElement, Executable
 
 if t.TYPE_CHECKING:
     from sqlalchemy.sql.compiler import SQLCompiler

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import typing as t
 from collections import Counter, defaultdict
@@ -79,7 +80,7 @@ class SingerLineReader(GenericSingerReader[str]):
             message = self.deserialize_json(line)
             kind = message.get("type")
             callback = callbacks.get(kind) if isinstance(kind, str) else None
-            if callback is None:
+            if callback is None or not isinstance(kind, str):
                 msg = (
                     f"input line {self.line_number}: unknown Singer message type "
                     f"{kind!r}"
@@ -89,10 +90,8 @@ class SingerLineReader(GenericSingerReader[str]):
                 callback(message)
             except Exception as exc:
                 if getattr(exc, "input_line", None) is None:
-                    try:
+                    with contextlib.suppress(AttributeError):  # slotted exceptions
                         exc.input_line = self.line_number  # type: ignore[attr-defined]
-                    except AttributeError:  # pragma: no cover - slotted exceptions
-                        pass
                 raise
             stats[kind] += 1
         return Counter(stats)

@@ -223,6 +223,13 @@ class SQLAlchemySink(SQLSink[SQLAlchemyConnector]):
         self._info: TableInfo = connector.prepare(
             self.schema_name, self.table_name, self._specs, self._upsert_keys
         )
+        declared = {spec.name for spec in self._specs}
+        for name, spec in _LAZY_COLUMNS.items():
+            # Metadata columns the table already has are always written, so a
+            # row that comes back after a soft delete loses its _sdc_deleted_at.
+            if name in self._info.columns and name not in declared:
+                self._specs.append(spec)
+                self._prop_names.append(name)
         self._build_encoder()
 
     def _build_encoder(self) -> None:
@@ -278,7 +285,9 @@ class SQLAlchemySink(SQLSink[SQLAlchemyConnector]):
 
     # Records
 
-    def process_record(self, record: dict[str, t.Any], context: dict[str, t.Any]) -> None:
+    def process_record(
+        self, record: dict[str, t.Any], context: dict[str, t.Any]
+    ) -> None:
         """Encode a record and buffer it, last record per key wins.
 
         Args:
@@ -341,7 +350,9 @@ class SQLAlchemySink(SQLSink[SQLAlchemyConnector]):
         self._total_records_read += 1
         self._batch_records_read += 1
 
-    def _value_error(self, record: dict[str, t.Any], exc: Exception) -> RecordValueError:
+    def _value_error(
+        self, record: dict[str, t.Any], exc: Exception
+    ) -> RecordValueError:
         for prop, convert in self._columns:
             value = record.get(prop)
             if value is None:
@@ -359,7 +370,7 @@ class SQLAlchemySink(SQLSink[SQLAlchemyConnector]):
 
     @property
     def is_full(self) -> bool:
-        """Full by row count (``batch_size_rows``) or raw size (``batch_size_bytes``)."""
+        """Full by rows (``batch_size_rows``) or raw size (``batch_size_bytes``)."""
         return self._batch_records_read >= self.max_size or (
             self.batch_bytes >= self._max_bytes
         )

@@ -145,9 +145,9 @@ class TargetSQLAlchemy(SQLTarget):
         self._pending_versions: dict[str, int] = {}
         self._emitted_state: str | None = None
         self._records_since_check = 0
-        if str(self.config.get("sqlalchemy_url") or DEFAULT_URL).startswith("sqlite"):
-            # One writer at a time: SQLite locks the whole file.
-            self.max_parallelism = 1
+        # Drain sinks one after another: singer-sdk's thread pool costs more
+        # than it overlaps for a few streams, and SQLite locks the whole file.
+        self.max_parallelism = 1
 
     @property
     def line_number(self) -> int:
@@ -212,7 +212,8 @@ class TargetSQLAlchemy(SQLTarget):
         super()._process_state_message(message_dict)
         # With nothing buffered, every record before this STATE is committed.
         if self._latest_state and not any(
-            s.current_size for s in (*self._sinks_to_clear, *self._sinks_active.values())
+            s.current_size
+            for s in (*self._sinks_to_clear, *self._sinks_active.values())
         ):
             self._write_state_message(copy.deepcopy(self._latest_state))
 
@@ -283,9 +284,9 @@ class TargetSQLAlchemy(SQLTarget):
         for sink in [*self._sinks_to_clear, *self._sinks_active.values()]:
             self.drain_one(sink)
         for stream_name, version in self._pending_versions.items():
-            sink = self._sinks_active.get(stream_name)
-            if sink is not None:
-                sink.activate_version(version)
+            active = self._sinks_active.get(stream_name)
+            if active is not None:
+                active.activate_version(version)
         self._pending_versions.clear()
         super().process_endofpipe()
         for stream_name, (rows, deleted, seconds) in sorted(self.load_stats.items()):

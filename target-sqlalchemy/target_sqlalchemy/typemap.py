@@ -251,9 +251,7 @@ def reflected_kind(sql: sa.types.TypeEngine[t.Any]) -> tuple[Kind, int | None]:
     return Kind.STRING, None
 
 
-def widened(
-    existing: tuple[Kind, int | None], wanted: ColumnSpec
-) -> ColumnSpec | None:
+def widened(existing: tuple[Kind, int | None], wanted: ColumnSpec) -> ColumnSpec | None:
     """Decide whether an existing column must widen to hold the wanted kind.
 
     Args:

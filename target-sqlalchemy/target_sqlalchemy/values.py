@@ -153,7 +153,7 @@ def to_float(value: t.Any) -> float | int:
         ValueError: If the value is not a number.
     """
     if type(value) is float or type(value) is int:
-        return value  # type: ignore[no-any-return]
+        return value
     if isinstance(value, (bool, dict, list)):
         msg = f"not a number: {value!r}"
         raise ValueError(msg)
@@ -296,6 +296,9 @@ def _copy_escape(text: str) -> str:
         text = text.replace("\n", "\\n")
     if "\r" in text:
         text = text.replace("\r", "\\r")
+    if "\x00" in text:
+        # PostgreSQL text cannot hold U+0000; it is dropped (see README).
+        text = text.replace("\x00", "")
     return text
 
 
@@ -335,5 +338,24 @@ def copy_converter(kind: Kind) -> Converter:
     if kind is Kind.TIME:
         return lambda v: parse_time(v).isoformat()
     if kind is Kind.JSON:
-        return lambda v: _copy_escape(_json_text(v))
+        return _copy_json
     return _copy_text
+
+
+def _without_nul(value: t.Any) -> t.Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
+def _copy_json(value: t.Any) -> str:
+    text = _json_text(value)
+    if "\\u0000" in text:
+        # jsonb rejects U+0000 as text does; drop it from the strings (the
+        # check above also matches an escaped backslash, which is harmless).
+        text = _json_text(_without_nul(value))
+    return _copy_escape(text)

@@ -160,6 +160,10 @@ def read_table(url: str, table: str) -> list[dict[str, t.Any]]:
     engine = sa.create_engine(url)
     try:
         reflected = sa.Table(table, sa.MetaData(), autoload_with=engine)
+        for column in reflected.columns:
+            # MySQL's DOUBLE reflects with asdecimal=True, rounding to 10 places.
+            if isinstance(column.type, sa.Float):
+                column.type.asdecimal = False
         with engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(sa.select(reflected))]
     finally:

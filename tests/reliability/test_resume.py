@@ -9,6 +9,7 @@ equal the platform's rows: none missing, none duplicated, every value equal.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -103,10 +104,8 @@ def _killed_run(
     finally:
         # Without its peer the survivor ends: EOF for the target, EPIPE for the tap.
         for stream in (tap.stdout, target.stdin):
-            try:
+            with contextlib.suppress(BrokenPipeError):
                 stream.close()
-            except BrokenPipeError:
-                pass
         target.wait(timeout=120)
         tap.wait(timeout=120)
         reader.join(timeout=30)
@@ -136,9 +135,9 @@ def test_rerun_from_last_state_after_sigkill(
         states = _killed_run(
             tmp_path, tap_config, target_config, victim=victim, kill_at=kill_at
         )
-        last = states[-1] if states else None
-        print("DEBUG", victim, kill_at, len(states), last)
-        bookmark = (last or {}).get("bookmarks", {}).get("fakewithts", {}).get(BOOKMARK)
+        assert states, f"no STATE before the kill at message {kill_at}"
+        last = states[-1]
+        bookmark = last["bookmarks"]["fakewithts"].get(BOOKMARK)
         if bookmark is not None:
             # STATE only after commit: every row before the bookmark is loaded.
             committed = [

@@ -23,6 +23,7 @@ from files_samples import (
     to_lines,
 )
 
+from target_files import writer_base
 from target_files.errors import OutputExistsError, SettingsError
 from target_files.target import TargetFiles
 
@@ -269,7 +270,9 @@ def test_info_log_names_file_rows_and_rate(
     run_target: t.Callable[..., t.Any],
     out_dir: Path,
     caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(writer_base, "PROGRESS_EVERY_ROWS", 3)
     caplog.set_level("INFO")
     run_target(sample_messages(7))
 
@@ -281,6 +284,10 @@ def test_info_log_names_file_rows_and_rate(
     )
     assert finished is not None
     assert finished.group(1) == str(out_dir / "fake.csv")
+    progress = re.findall(
+        r"Stream 'fake': (\d+) rows written to \S+ \(\d+ rows/s\)", caplog.text
+    )
+    assert progress == ["3", "6"]
 
 
 def test_rows_are_written_before_the_input_ends(out_dir: Path) -> None:

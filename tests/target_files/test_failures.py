@@ -126,6 +126,19 @@ def test_bad_settings(
     assert files_in(out_dir) == []
 
 
+def test_two_streams_cannot_share_a_file(run_cli: Run, out_dir: Path) -> None:
+    messages = [*sample_messages(2, "users/eu"), *sample_messages(2, "users_eu")]
+
+    result = run_cli(messages)
+
+    assert result.returncode == 1
+    assert (
+        "Setting file_naming '{stream_name}' gives the same file "
+        f"{out_dir / 'users_eu.csv'} for streams 'users/eu' and 'users_eu'"
+    ) in result.stderr
+    assert files_in(out_dir) == []
+
+
 def test_text_the_encoding_cannot_hold(run_cli: Run, out_dir: Path) -> None:
     result = run_cli(sample_messages(3), encoding="latin-1")
 

@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 from files_samples import files_in
 
-pytest.importorskip("tap_openapi.tap", reason="tap-openapi is not built yet")
+pytest.importorskip("tap_openapi.tap", reason="tap-openapi is not installed")
 
 BIN = Path(sys.executable).parent
 

@@ -84,3 +84,14 @@ def test_activate_version_with_empty_sync_empties_table(harness: Harness) -> Non
     harness.run(_full_sync("t", 100, [1, 2], at_end=False), hard_delete=True)
     harness.run(_full_sync("t", 200, [], at_end=False), hard_delete=True)
     assert harness.rows("t") == []
+
+
+def test_soft_deleted_row_that_returns_is_undeleted(harness: Harness) -> None:
+    harness.run(_full_sync("t", 100, [1, 2], at_end=False))
+    harness.run(_full_sync("t", 200, [2], at_end=False))
+    harness.run(_full_sync("t", 300, [1, 2], at_end=False))
+    rows = harness.rows("t", "id")
+    assert [(r["id"], r["_sdc_deleted_at"], r["_sdc_table_version"]) for r in rows] == [
+        (1, None, 300),
+        (2, None, 300),
+    ]

@@ -84,9 +84,8 @@ def test_existing_user_table_is_used_as_is(harness: Harness) -> None:
         sa.Column("note", sa.String(50), server_default="user"),
     )
     metadata.create_all(harness.engine)
-    harness.execute(
-        f"INSERT INTO {harness.quote('Orders')} (id, amount, note) VALUES (1, 2.5, 'mine')"
-    )
+    orders = harness.quote("Orders")
+    harness.execute(f"INSERT INTO {orders} (id, amount, note) VALUES (1, 2.5, 'mine')")
     props = {
         "id": {"type": "integer"},
         "amount": {"type": ["null", "number"]},
