@@ -77,3 +77,34 @@ def test_meltano_settings_match_the_tap() -> None:
     for name in secrets:
         assert declared[name].get("sensitive") is True
         assert declared[name]["kind"] == "password"
+
+
+@pytest.mark.slow
+def test_meltano_run_into_target_files_csv_and_xlsx(platform, tmp_path: Path) -> None:
+    import openpyxl
+
+    env = meltano_env(tmp_path, platform.url, FAKE)
+    env["TARGET_FILES_XLSX_OUTPUT_PATH"] = str(tmp_path / "xlsx")
+    meltano(
+        "run",
+        "tap-openapi",
+        "target-files",
+        "tap-openapi",
+        "target-files-xlsx",
+        env=env,
+    )
+
+    expected = platform.rows_snapshot("/api/v1/sync/fake")
+    with open(tmp_path / "files" / "fake.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(expected)
+    assert int(rows[-1]["id"]) == expected[-1]["id"]
+    assert rows[-1]["colString4"] == expected[-1]["colString4"]
+
+    book = openpyxl.load_workbook(tmp_path / "xlsx" / "fake.xlsx", read_only=True)
+    sheet = book["fake"]
+    values = list(sheet.iter_rows(values_only=True))
+    book.close()
+    assert list(values[0]) == list(expected[0])
+    assert len(values) - 1 == len(expected)
+    assert values[1][0] == expected[0]["id"]

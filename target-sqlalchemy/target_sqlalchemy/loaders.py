@@ -179,6 +179,47 @@ class MySQLLoader(Loader):
     #: Upper bound for one statement; bigger ones gain nothing measurable.
     max_statement_chars = 2 * 1024 * 1024
 
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Rows are rendered as SQL literal text, unless the fallback upsert
+        # needs key values back, or the server treats backslashes literally.
+        self.literal = (not self.keys or self.native_upsert) and (
+            not self._no_backslash_escapes()
+        )
+        if self.literal:
+            self.null = "NULL"
+
+    def _no_backslash_escapes(self) -> bool:
+        with self.connector._engine.connect() as conn:  # noqa: SLF001
+            mode = conn.exec_driver_sql("SELECT @@SESSION.sql_mode").scalar()
+        return "NO_BACKSLASH_ESCAPES" in str(mode or "").upper()
+
+    def converter(self, spec: ColumnSpec) -> values.Converter:
+        """Return the literal converter (or the driver-value one).
+
+        Args:
+            spec: The column.
+
+        Returns:
+            A function of one non-null value.
+        """
+        if self.literal:
+            return values.mysql_literal_converter(spec.kind)
+        return super().converter(spec)
+
+    def pack(self, fields: list[t.Any]) -> Row:
+        """Render a row as ``(v1,v2,...)`` literal text, or keep the tuple.
+
+        Args:
+            fields: Converted fields.
+
+        Returns:
+            The row.
+        """
+        if self.literal:
+            return "(" + ",".join(fields) + ")"
+        return tuple(fields)
+
     def _statement_limit(self, conn: sa.Connection) -> int:
         packet = conn.exec_driver_sql("SELECT @@max_allowed_packet").scalar()
         client = getattr(conn.connection.dbapi_connection, "max_allowed_packet", None)
@@ -202,7 +243,7 @@ class MySQLLoader(Loader):
         head = sql[: match.start(1)]
         tail = sql[match.end(1) :]
         dbapi = conn.connection.dbapi_connection
-        escape = dbapi.escape  # type: ignore[union-attr]
+        escape = (lambda row: row) if self.literal else dbapi.escape  # type: ignore[union-attr]
         limit = self._statement_limit(conn)
         cursor = dbapi.cursor()  # type: ignore[union-attr]
         try:

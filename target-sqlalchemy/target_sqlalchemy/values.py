@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import json
+import re
 import typing as t
 
 import orjson
@@ -236,10 +237,13 @@ def to_json_text(value: t.Any) -> str:
     return _json_text(value)
 
 
+_PLAIN_DATETIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\Z").match
+
+
 def _iso_datetime_fast(value: t.Any) -> t.Any:
     # The platform's "YYYY-MM-DD HH:MM:SS" is what both PostgreSQL and MySQL
-    # parse natively; the database validates it, so skip the Python round-trip.
-    if type(value) is str and len(value) == 19 and value[10] == " ":  # noqa: PLR2004
+    # parse natively (and validate), so it skips the Python round-trip.
+    if type(value) is str and _PLAIN_DATETIME(value):
         return value
     return parse_datetime(value).isoformat(sep=" ")
 
@@ -359,3 +363,82 @@ def _copy_json(value: t.Any) -> str:
         # check above also matches an escaped backslash, which is harmless).
         text = _json_text(_without_nul(value))
     return _copy_escape(text)
+
+
+# MySQL literals: the loader writes multi-row INSERT text itself, so each value
+# is rendered once, here, instead of by the driver's per-item escaping.
+_MYSQL_SPECIAL = re.compile("[\x00\n\r\x1a'\"\\\\]").search
+_MYSQL_ESCAPES = str.maketrans(
+    {
+        "\x00": "\\0",
+        "\n": "\\n",
+        "\r": "\\r",
+        "\x1a": "\\Z",
+        "'": "\\'",
+        '"': '\\"',
+        "\\": "\\\\",
+    }
+)
+
+
+def mysql_quote(text: str) -> str:
+    """Quote a string as a MySQL literal (backslash escapes).
+
+    Args:
+        text: The string.
+
+    Returns:
+        The quoted literal.
+    """
+    if _MYSQL_SPECIAL(text):
+        text = text.translate(_MYSQL_ESCAPES)
+    return "'" + text + "'"
+
+
+def _mysql_int(value: t.Any) -> str:
+    return str(value if type(value) is int else to_int(value))
+
+
+def _mysql_float(value: t.Any) -> str:
+    number = value if type(value) is float else to_float(value)
+    text = repr(number)
+    if text in {"inf", "-inf", "nan"}:
+        msg = f"MySQL cannot store {text}"
+        raise ValueError(msg)
+    return text
+
+
+def _mysql_text(value: t.Any) -> str:
+    return mysql_quote(value if type(value) is str else to_text(value))
+
+
+def _mysql_datetime(value: t.Any) -> str:
+    return mysql_quote(_iso_datetime_fast(value))
+
+
+def mysql_literal_converter(kind: Kind) -> Converter:
+    """Converter to a MySQL SQL literal.
+
+    Args:
+        kind: The column's kind.
+
+    Returns:
+        A function of one non-null value returning the literal's text.
+    """
+    if kind is Kind.INTEGER:
+        return _mysql_int
+    if kind is Kind.NUMBER:
+        return _mysql_float
+    if kind is Kind.DECIMAL:
+        return to_decimal_text
+    if kind is Kind.BOOLEAN:
+        return lambda v: "1" if to_bool(v) else "0"
+    if kind is Kind.DATETIME:
+        return _mysql_datetime
+    if kind is Kind.DATE:
+        return lambda v: mysql_quote(parse_date(v).isoformat())
+    if kind is Kind.TIME:
+        return lambda v: mysql_quote(parse_time(v).isoformat())
+    if kind is Kind.JSON:
+        return lambda v: mysql_quote(_json_text(v))
+    return _mysql_text

@@ -75,6 +75,7 @@ def run_pipe(
     state: dict[str, t.Any] | None = None,
     timeout: float = 180,
     name: str = "run",
+    env: dict[str, str] | None = None,
 ) -> PipeRun:
     """Run ``tap-openapi | target-sqlalchemy`` to the end, as a shell pipe would."""
     tap_file = write_json(tmp_path / f"{name}-tap.json", tap_config)
@@ -82,9 +83,10 @@ def run_pipe(
     tap_cmd = [TAP, "--config", str(tap_file)]
     if state is not None:
         tap_cmd += ["--state", str(write_json(tmp_path / f"{name}-state.json", state))]
+    env = {**ENV, **(env or {})}
     tap_err = tmp_path / f"{name}-tap.err"
     with tap_err.open("w") as err:
-        tap = subprocess.Popen(tap_cmd, stdout=subprocess.PIPE, stderr=err, env=ENV)
+        tap = subprocess.Popen(tap_cmd, stdout=subprocess.PIPE, stderr=err, env=env)
         assert tap.stdout is not None
         try:
             target = subprocess.run(
@@ -92,7 +94,7 @@ def run_pipe(
                 stdin=tap.stdout,
                 capture_output=True,
                 text=True,
-                env=ENV,
+                env=env,
                 timeout=timeout,
                 check=False,
             )

@@ -179,14 +179,14 @@ def _check(engine: sa.Engine, stream: Stream) -> None:
     with engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(sa.select(table))]
     kinds = {stream.key: "integer", **stream.columns}
-    got = {
-        r[stream.key]: {c: _normal(k, r[c]) for c, k in kinds.items()} for r in rows
-    }
+    got = {r[stream.key]: {c: _normal(k, r[c]) for c, k in kinds.items()} for r in rows}
     want = {
         key: {c: _normal(k, rec[c]) for c, k in kinds.items()}
         for key, rec in stream.model().items()
     }
-    assert len(rows) == len(want), f"{stream.name!r}: {len(rows)} rows, model {len(want)}"
+    assert len(rows) == len(want), (
+        f"{stream.name!r}: {len(rows)} rows, model {len(want)}"
+    )
     assert got == want, f"stream {stream.name!r}"
 
 

@@ -1,0 +1,337 @@
+"""Secrets stay secret: --about, DEBUG logs, the token cache, TLS verification."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import ssl
+import stat
+import subprocess
+import threading
+import typing as t
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+import sqlalchemy as sa
+import yaml
+from rel_helpers import ENV, TAP, TARGET, BIN, run_pipe, write_json
+
+from tap_openapi.mock_platform import MockPlatform
+
+SECRET = "S3cr3t-XYZ-about-3e9c"
+DB_PASSWORD = "S3cr3t-XYZ-dbpw-77a1"
+REPO = Path(__file__).resolve().parents[2]
+
+TAP_SECRETS = ("client_secret", "password", "refresh_token")
+TARGET_SECRETS = ("sqlalchemy_url",)
+
+
+def _run(*command: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        list(command),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("script", "config"),
+    [
+        pytest.param(
+            TAP,
+            {
+                "base_url": "http://127.0.0.1:9",
+                "client_id": "c",
+                "client_secret": SECRET,
+                "password": SECRET + "-pw",
+                "refresh_token": SECRET + "-rt",
+            },
+            id="tap",
+        ),
+        pytest.param(
+            TARGET,
+            {"sqlalchemy_url": f"postgresql://u:{SECRET}@127.0.0.1:9/db"},
+            id="target",
+        ),
+    ],
+)
+@pytest.mark.parametrize("fmt", ["json", "markdown", None])
+def test_about_shows_no_secret(
+    script: str, config: dict[str, t.Any], fmt: str | None, tmp_path: Path
+) -> None:
+    args = [script, "--about", "--config", str(write_json(tmp_path / "c.json", config))]
+    if fmt:
+        args += ["--format", fmt]
+    done = _run(*args)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert SECRET not in done.stdout + done.stderr
+    if fmt == "json":
+        properties = json.loads(done.stdout)["settings"]["properties"]
+        secret_keys = TAP_SECRETS if script == TAP else TARGET_SECRETS
+        for key in secret_keys:
+            assert properties[key].get("secret") is True, f"{key} is not secret"
+
+
+def test_meltano_marks_the_same_settings_sensitive() -> None:
+    project = yaml.safe_load((REPO / "meltano.yml").read_text())
+    plugins = {
+        p["name"]: p
+        for kind in project["plugins"].values()
+        for p in kind
+        if p["name"] in ("tap-openapi", "target-sqlalchemy")
+    }
+    for name, keys in (
+        ("tap-openapi", TAP_SECRETS),
+        ("target-sqlalchemy", TARGET_SECRETS),
+    ):
+        settings = {s["name"]: s for s in plugins[name].get("settings", [])}
+        for key in keys:
+            assert settings[key].get("sensitive") is True, f"{name}: {key}"
+
+
+def test_debug_logs_of_a_full_run_show_no_secret(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """Password grant, early token expiry and DEBUG logging on both sides."""
+    cache = tmp_path / "tokens.json"
+    url = sa.make_url(postgres_url).set(password=DB_PASSWORD)
+    slow = {"latency_ms": 150, "token_ttl": 1, "advertised_ttl": 3600}
+    with MockPlatform(rows=300, **slow) as platform:
+        tap_config = platform.tap_config(
+            grant_type="password",
+            username=platform.username,
+            password=platform.password,
+            token_cache_path=str(cache),
+            page_size=50,
+            max_concurrent_requests=1,
+        )
+        run = run_pipe(
+            tmp_path,
+            tap_config,
+            {"sqlalchemy_url": url.render_as_string(hide_password=False)},
+            env={"LOGLEVEL": "DEBUG"},
+        )
+        client_secret = platform.client_secret
+    assert (run.tap_rc, run.target_rc) == (0, 0), run.output[-2000:]
+    assert "| DEBUG " in run.tap_stderr
+    assert "| DEBUG " in run.target_stderr
+    assert "Access token expired" in run.tap_stderr
+    tokens = json.loads(cache.read_text())
+    secrets = {
+        "client_secret": client_secret,
+        "password": tap_config["password"],
+        "access_token": tokens["access_token"],
+        "refresh_token": tokens["refresh_token"],
+        "database password": DB_PASSWORD,
+    }
+    leaked = [name for name, value in secrets.items() if value in run.output]
+    assert not leaked, f"{leaked} appear in the logs"
+
+
+def _login(platform: MockPlatform, cache: Path, tmp_path: Path) -> tuple[int, str]:
+    """Run ``tap-openapi-login --no-browser``, approving as a browser would."""
+    config = platform.tap_config(
+        grant_type="authorization_code",
+        token_cache_path=str(cache),
+        redirect_uri="http://127.0.0.1/callback",
+    )
+    config_file = write_json(tmp_path / "config.json", config)
+    login = subprocess.Popen(
+        [str(BIN / "tap-openapi-login"), "--config", str(config_file), "--no-browser"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    assert login.stdout is not None
+    authorize_url = login.stdout.readline().strip()
+    answer = requests.get(authorize_url, allow_redirects=False, timeout=10)
+    out, err = login.communicate(answer.headers["Location"] + "\n", timeout=60)
+    return login.returncode, authorize_url + out + err
+
+
+def test_login_writes_token_cache_0600_and_prints_no_token(tmp_path: Path) -> None:
+    cache = tmp_path / "tokens.json"
+    with MockPlatform(rows=10) as platform:
+        returncode, output = _login(platform, cache, tmp_path)
+        client_secret = platform.client_secret
+    assert returncode == 0, output[-2000:]
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o600
+    tokens = json.loads(cache.read_text())
+    assert tokens["access_token"]
+    assert tokens["refresh_token"]
+    for key in ("access_token", "refresh_token"):
+        assert tokens[key] not in output, f"{key} printed by tap-openapi-login"
+    assert client_secret not in output
+
+
+@pytest.mark.xfail(
+    reason=(
+        "token_cache.py: the lock file is opened before the cache folder exists; "
+        "a token_cache_path in a new folder fails instead of creating it (0700)"
+    ),
+    strict=True,
+)
+def test_login_creates_the_token_cache_folder(tmp_path: Path) -> None:
+    cache = tmp_path / "new-folder" / "tokens.json"
+    with MockPlatform(rows=10) as platform:
+        returncode, output = _login(platform, cache, tmp_path)
+    assert returncode == 0, output[-2000:]
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o600
+
+
+# --- TLS ----------------------------------------------------------------------
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+class TLSProxy:
+    """Terminates TLS with a self-signed certificate in front of the mock."""
+
+    def __init__(self, backend_port: int, cert: Path, key: Path) -> None:
+        self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self._context.load_cert_chain(cert, key)
+        self._backend_port = backend_port
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self.url = f"https://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    def __enter__(self) -> TLSProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._listener.close()
+        with self._lock:
+            for sock in self._sockets:
+                with contextlib.suppress(OSError):
+                    sock.close()
+        self._thread.join(timeout=5)
+
+    def _keep(self, sock: socket.socket) -> socket.socket:
+        with self._lock:
+            self._sockets.append(sock)
+        return sock
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                raw, _ = self._listener.accept()
+            except OSError:
+                return
+            self._keep(raw)
+            threading.Thread(target=self._serve, args=(raw,), daemon=True).start()
+
+    def _serve(self, raw: socket.socket) -> None:
+        try:
+            client = self._keep(self._context.wrap_socket(raw, server_side=True))
+        except (ssl.SSLError, OSError):
+            return  # the client refused our certificate, as it should by default
+        backend = self._keep(
+            socket.create_connection(("127.0.0.1", self._backend_port))
+        )
+        threading.Thread(target=_pump, args=(backend, client), daemon=True).start()
+        _pump(client, backend)
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            sink.sendall(data)
+    with contextlib.suppress(OSError):
+        sink.shutdown(socket.SHUT_WR)
+
+
+@pytest.fixture
+def tls_platform(tmp_path: Path) -> Iterator[tuple[MockPlatform, str]]:
+    cert, key = _self_signed(tmp_path)
+    with MockPlatform(rows=20) as platform, TLSProxy(platform.port, cert, key) as proxy:
+        yield platform, proxy.url
+
+
+def _tls_env() -> dict[str, str]:
+    # Only the system trust store: the self-signed certificate is not in it.
+    drop = {"REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"}
+    return {k: v for k, v in ENV.items() if k not in drop}
+
+
+def test_tls_verified_by_default(
+    tls_platform: tuple[MockPlatform, str], tmp_path: Path
+) -> None:
+    platform, url = tls_platform
+    config = write_json(
+        tmp_path / "c.json", platform.tap_config(base_url=url, max_retries=0)
+    )
+    done = subprocess.run(
+        [TAP, "--config", str(config)],
+        capture_output=True,
+        text=True,
+        env=_tls_env(),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    assert "ERROR" in last
+    assert "certificate" in done.stderr.lower() or "ssl" in done.stderr.lower()
+    assert platform.stats["token_requests"] == 0
+    assert "RECORD" not in done.stdout
+
+
+def test_verify_tls_false_warns_and_works(
+    tls_platform: tuple[MockPlatform, str], tmp_path: Path
+) -> None:
+    platform, url = tls_platform
+    config = write_json(
+        tmp_path / "c.json", platform.tap_config(base_url=url, verify_tls=False)
+    )
+    done = subprocess.run(
+        [TAP, "--config", str(config)],
+        capture_output=True,
+        text=True,
+        env=_tls_env(),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    warnings = [ln for ln in done.stderr.splitlines() if "WARNING" in ln]
+    assert any("verify_tls" in ln for ln in warnings), warnings
+    records = [ln for ln in done.stdout.splitlines() if '"RECORD"' in ln]
+    assert len(records) == 2 * 20
