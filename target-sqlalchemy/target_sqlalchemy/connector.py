@@ -208,6 +208,19 @@ class SQLAlchemyConnector(SQLConnector):
             )
             raise DatabaseConnectionError(redact(msg, self.sqlalchemy_url)) from None
 
+    def create_schema(self, schema_name: str) -> None:
+        """Create a schema (a database on MySQL).
+
+        singer-sdk's version runs DDL on a streaming (server-side cursor)
+        connection, which PostgreSQL rejects.
+
+        Args:
+            schema_name: The schema to create.
+        """
+        logger.info("Creating schema %s", schema_name)
+        with self.begin() as conn:
+            conn.execute(sa.schema.CreateSchema(schema_name))
+
     # Names
 
     def check_identifier(self, name: str, what: str) -> None:

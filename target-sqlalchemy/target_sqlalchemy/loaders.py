@@ -17,7 +17,6 @@ get delete-then-insert by key instead of the native upsert.
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 import typing as t
@@ -406,6 +405,14 @@ class MergeLoader(Loader):
             stage.drop(conn)
 
 
+#: Loader per dialect family; any other dialect gets ``MergeLoader``.
+LOADERS: dict[str, type[Loader]] = {
+    "postgresql": PostgresLoader,
+    "mysql": MySQLLoader,
+    "sqlite": SQLiteLoader,
+}
+
+
 def loader_for(
     connector: SQLAlchemyConnector,
     info: TableInfo,
@@ -423,10 +430,5 @@ def loader_for(
     Returns:
         A loader instance.
     """
-    classes: dict[str, type[Loader]] = {
-        "postgresql": PostgresLoader,
-        "mysql": MySQLLoader,
-        "sqlite": SQLiteLoader,
-    }
-    cls = classes.get(connector.dialect_name, MergeLoader)
+    cls = LOADERS.get(connector.dialect_name, MergeLoader)
     return cls(connector, info, specs, keys)

@@ -113,7 +113,7 @@ class Merge(Executable, ClauseElement):
         >>> print(Merge(t, s, ["id"]).compile(dialect=mssql.dialect()))
         ... # doctest: +NORMALIZE_WHITESPACE
         MERGE INTO t AS tgt USING s AS src ON (tgt.[id] = src.[id])
-        WHEN MATCHED THEN UPDATE SET tgt.[v] = src.[v]
+        WHEN MATCHED THEN UPDATE SET [v] = src.[v]
         WHEN NOT MATCHED THEN INSERT ([id], [v]) VALUES (src.[id], src.[v]);
     """
 
@@ -154,7 +154,9 @@ def _compile_merge(element: Merge, compiler: SQLCompiler, **kw: t.Any) -> str:
         f"USING {table(element.source)}{alias_kw}src ON ({on})"
     )
     if others:
-        sets = ", ".join(f"tgt.{col(n)} = src.{col(n)}" for n in others)
+        # Unqualified SET targets are valid in SQL Server, Oracle and
+        # PostgreSQL 15+ (which rejects qualified ones).
+        sets = ", ".join(f"{col(n)} = src.{col(n)}" for n in others)
         sql += f"\nWHEN MATCHED THEN UPDATE SET {sets}"
     inserts = ", ".join(col(n) for n in names)
     values = ", ".join(f"src.{col(n)}" for n in names)

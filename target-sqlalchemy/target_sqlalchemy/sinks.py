@@ -115,6 +115,7 @@ class SQLAlchemySink(SQLSink[SQLAlchemyConnector]):
         self._max_bytes = int(
             self.config.get("batch_size_bytes") or DEFAULT_BATCH_SIZE_BYTES
         )
+        self._max_rows = self.max_size
 
     # Settings
 
@@ -371,7 +372,7 @@ class SQLAlchemySink(SQLSink[SQLAlchemyConnector]):
     @property
     def is_full(self) -> bool:
         """Full by rows (``batch_size_rows``) or raw size (``batch_size_bytes``)."""
-        return self._batch_records_read >= self.max_size or (
+        return self._batch_records_read >= self._max_rows or (
             self.batch_bytes >= self._max_bytes
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import difflib
 import json
 import logging
 import sys
@@ -10,6 +11,7 @@ import typing as t
 
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError, InvalidRecord
+from singer_sdk.plugin_base import JSONSchemaValidator
 from singer_sdk.sql import SQLTarget
 
 from target_sqlalchemy.connector import DEFAULT_URL
@@ -148,6 +150,45 @@ class TargetSQLAlchemy(SQLTarget):
         # Drain sinks one after another: singer-sdk's thread pool costs more
         # than it overlaps for a few streams, and SQLite locks the whole file.
         self.max_parallelism = 1
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """Validate as singer-sdk does, reject misspelled settings, hide secrets.
+
+        jsonschema messages quote the offending value, which for a mistyped
+        ``sqlalchemy_url`` would print its password.
+
+        Args:
+            raise_errors: Raise ``ConfigValidationError`` on errors.
+
+        Returns:
+            The list of errors.
+
+        Raises:
+            ConfigValidationError: If a setting is unknown (with a did-you-mean
+                hint) or invalid, and ``raise_errors`` is set.
+        """
+        self.append_builtin_config(self.config_jsonschema)
+        properties = self.config_jsonschema.get("properties", {})
+        known = sorted(properties)
+        errors = [
+            _unknown_setting(key, known) for key in self.config if key not in known
+        ]
+        if self.config_jsonschema:
+            validator = JSONSchemaValidator(self.config_jsonschema)
+            for error in validator.iter_errors(self._config):
+                where = "".join(f"[{index!r}]" for index in error.path)
+                errors.append(f"{error.message} in config{where}")
+        secrets = [
+            value
+            for key, prop in properties.items()
+            if prop.get("secret") and (value := self.config.get(key)) is not None
+        ]
+        errors = [_hide(error, secrets) for error in errors]
+        if errors and raise_errors:
+            raise ConfigValidationError(
+                "Config validation failed", errors=errors, schema=self.config_jsonschema
+            )
+        return errors
 
     @property
     def line_number(self) -> int:
@@ -289,6 +330,9 @@ class TargetSQLAlchemy(SQLTarget):
                 active.activate_version(version)
         self._pending_versions.clear()
         super().process_endofpipe()
+        # Close pooled connections now: an in-process caller (tests, a script
+        # looping over runs) would otherwise hold them until exit.
+        self.target_connector._engine.dispose()  # noqa: SLF001
         for stream_name, (rows, deleted, seconds) in sorted(self.load_stats.items()):
             self.logger.info(
                 "Total: stream=%s rows=%d deleted=%d seconds=%.2f rows/s=%.0f",
@@ -331,6 +375,20 @@ class TargetSQLAlchemy(SQLTarget):
             cls.logger.debug("Failure details", exc_info=True)
             cls.logger.error("%s", describe_failure(exc))  # noqa: TRY400
             sys.exit(1)
+
+
+def _hide(message: str, secrets: list[t.Any]) -> str:
+    for secret in secrets:
+        parts = secret if isinstance(secret, list) else [secret]
+        for text in [repr(secret), *(str(p) for p in parts if p)]:
+            message = message.replace(text, "***")
+    return redact(message)
+
+
+def _unknown_setting(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"unknown setting '{key}'{hint}"
 
 
 def describe_failure(exc: BaseException) -> str:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import mssql, oracle, postgresql
 from sqlalchemy.schema import CreateTable
+from tsa_helpers import Harness, record_msg, schema_msg
 
+from target_sqlalchemy import loaders
 from target_sqlalchemy.connector import build_table
 from target_sqlalchemy.merge import Merge, postgres_upsert_from
 from target_sqlalchemy.typemap import ColumnSpec, Kind
@@ -76,8 +80,8 @@ def test_merge_mssql() -> None:
         "MERGE INTO [dbo].[My Table] AS tgt USING [dbo].[_stage_1] AS src "
         "ON (tgt.[id] = src.[id])"
     )
-    assert "WHEN MATCHED THEN UPDATE SET tgt.[name col] = src.[name col], " in sql
-    assert "tgt.[id] = src.[id]," not in sql.split("UPDATE SET")[1]
+    assert "WHEN MATCHED THEN UPDATE SET [name col] = src.[name col], " in sql
+    assert "[id] = src.[id]," not in sql.split("UPDATE SET")[1]
     assert sql.rstrip().endswith(
         "WHEN NOT MATCHED THEN INSERT ([id], [name col], [code], [f], [amount], "
         "[ts], [d], [flag], [doc]) VALUES (src.[id], src.[name col], src.[code], "
@@ -92,7 +96,7 @@ def test_merge_oracle() -> None:
         'MERGE INTO "dbo"."My Table" tgt USING "dbo"."_stage_1" src '
         'ON (tgt."id" = src."id")'
     )
-    assert 'WHEN MATCHED THEN UPDATE SET tgt."name col" = src."name col"' in sql
+    assert 'WHEN MATCHED THEN UPDATE SET "name col" = src."name col"' in sql
     assert not sql.rstrip().endswith(";")
 
 
@@ -115,3 +119,35 @@ def test_postgres_upsert_skips_unchanged_rows() -> None:
     )
     assert 'ON CONFLICT ("id") DO UPDATE SET "name col" = excluded."name col"' in sql
     assert 'WHERE "t"."name col" IS DISTINCT FROM excluded."name col"' in sql
+
+
+@pytest.mark.postgres
+def test_merge_loader_runs_on_postgresql_15(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SQL Server/Oracle code path (staging table + MERGE), run for real on
+    PostgreSQL 15, which has MERGE too."""
+    monkeypatch.setitem(loaders.LOADERS, "postgresql", loaders.MergeLoader)
+    harness = Harness(postgres_url, tmp_path)
+    props = {"id": {"type": "integer"}, "v": {"type": ["null", "string"]}}
+    harness.run(
+        [
+            schema_msg("t", props, ["id"]),
+            record_msg("t", {"id": 1, "v": "a"}),
+            record_msg("t", {"id": 2, "v": "b"}),
+        ]
+    )
+    harness.run(
+        [
+            schema_msg("t", props, ["id"]),
+            record_msg("t", {"id": 2, "v": "changed"}),
+            record_msg("t", {"id": 3, "v": "c"}),
+        ]
+    )
+    assert harness.rows("t", "id") == [
+        {"id": 1, "v": "a"},
+        {"id": 2, "v": "changed"},
+        {"id": 3, "v": "c"},
+    ]
+    assert sorted(sa.inspect(harness.engine).get_table_names()) == ["t"]
+    harness.engine.dispose()

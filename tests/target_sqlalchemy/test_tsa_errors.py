@@ -5,9 +5,10 @@ from __future__ import annotations
 import typing as t
 
 import pytest
+from singer_sdk.exceptions import ConfigValidationError
 from tsa_helpers import Harness, record_msg, schema_msg, state_msg
 
-from target_sqlalchemy.target import describe_failure
+from target_sqlalchemy.target import TargetSQLAlchemy, describe_failure
 
 PROPS = {
     "id": {"type": "integer"},
@@ -134,3 +135,11 @@ def test_successful_cli_run_prints_state(harness: Harness) -> None:
     assert proc.stdout.strip() == '{"bookmarks": {"t": 1}}'
     assert "Loaded batch: stream=t table=t rows=1" in proc.stderr
     assert harness.rows("t") == [{"id": 1, "n": 1, "s": "a"}]
+
+
+def test_misspelled_setting_is_rejected_with_a_hint(sqlite_url: str) -> None:
+    with pytest.raises(ConfigValidationError) as failure:
+        TargetSQLAlchemy(config={"sqlalchemy_url": sqlite_url, "load_mehtod": "upsert"})
+    assert failure.value.errors == [
+        "unknown setting 'load_mehtod'; did you mean 'load_method'?"
+    ]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime
+import decimal
+import logging
 import math
 
+import pytest
 from tsa_helpers import Harness, as_json, record_msg, schema_msg, state_msg
 
 PROPS = {
@@ -285,3 +288,61 @@ def test_state_is_passed_through_after_load(harness: Harness) -> None:
     )
     assert run.states == [{"bookmarks": {"people": 1}}]
     assert len(harness.rows("people")) == 1
+
+
+def test_batches_are_bounded_by_bytes(
+    sqlite_harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = "x" * 1000
+    records = [record_msg("t", {"id": i, "name": text}) for i in range(20)]
+    with caplog.at_level(logging.INFO, logger="target_sqlalchemy.sinks"):
+        sqlite_harness.run(
+            [schema_msg("t", PROPS, ["id"]), *records], batch_size_bytes=5000
+        )
+    batches = [r for r in caplog.records if r.getMessage().startswith("Loaded batch")]
+    assert len(batches) == 4  # 5 records of ~1,060 bytes each per batch
+    assert len(sqlite_harness.rows("t")) == 20
+
+
+def test_interleaved_streams(harness: Harness) -> None:
+    messages: list[dict[str, object]] = [
+        schema_msg("a", PROPS, ["id"]),
+        schema_msg("b", PROPS),
+    ]
+    for i in range(30):
+        messages.append(record_msg("a" if i % 2 else "b", {"id": i, "name": str(i)}))
+    messages.append(state_msg({"bookmarks": {"a": 29, "b": 28}}))
+    run = harness.run(messages, batch_size_rows=4)
+    assert run.states[-1] == {"bookmarks": {"a": 29, "b": 28}}
+    assert [r["id"] for r in harness.rows("a", "id")] == list(range(1, 30, 2))
+    assert [r["id"] for r in harness.rows("b", "id")] == list(range(0, 30, 2))
+
+
+def test_record_metadata_columns(harness: Harness) -> None:
+    message = record_msg("t", {"id": 1, "name": "a"})
+    message["time_extracted"] = "2024-05-06T07:08:09+00:00"
+    harness.run([schema_msg("t", PROPS, ["id"]), message], add_record_metadata=True)
+    (row,) = harness.rows("t")
+    assert row["_sdc_extracted_at"] == datetime.datetime(2024, 5, 6, 7, 8, 9)
+    assert isinstance(row["_sdc_received_at"], datetime.datetime)
+    assert isinstance(row["_sdc_batched_at"], datetime.datetime)
+    assert row["_sdc_deleted_at"] is None
+    assert row["_sdc_sequence"] > 0
+
+
+def test_decimal_columns_are_exact(harness: Harness) -> None:
+    if harness.dialect == "sqlite":
+        pytest.skip("SQLite has no exact decimal type")
+    props = {
+        "id": {"type": "integer"},
+        "amount": {"type": "number", "multipleOf": 0.01},
+    }
+    harness.run(
+        [
+            schema_msg("t", props, ["id"]),
+            record_msg("t", {"id": 1, "amount": 12345678901.23}),
+            record_msg("t", {"id": 2, "amount": 0.1}),
+        ]
+    )
+    amounts = [r["amount"] for r in harness.rows("t", "id")]
+    assert amounts == [decimal.Decimal("12345678901.23"), decimal.Decimal("0.10")]

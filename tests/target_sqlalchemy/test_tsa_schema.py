@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 from tsa_helpers import Harness, record_msg, schema_msg
@@ -138,3 +141,23 @@ def test_identifier_too_long_is_a_clear_error(harness: Harness, what: str) -> No
     with pytest.raises(SchemaMappingError, match=r"allows at most 6[34]"):
         harness.run([schema_msg(stream, props, ["id"])])
     assert sa.inspect(harness.engine).get_table_names() == []
+
+
+@pytest.mark.postgres
+def test_default_target_schema_is_created(postgres_url: str, tmp_path: Path) -> None:
+    schema = f"raw_{uuid.uuid4().hex[:8]}"
+    harness = Harness(postgres_url, tmp_path)
+    try:
+        harness.run(
+            [
+                schema_msg("t", {"id": {"type": "integer"}}, ["id"]),
+                record_msg("t", {"id": 1}),
+            ],
+            default_target_schema=schema,
+        )
+        with harness.engine.connect() as conn:
+            count = conn.exec_driver_sql(f'SELECT count(*) FROM "{schema}"."t"')
+            assert count.scalar() == 1
+    finally:
+        harness.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        harness.engine.dispose()
