@@ -5,6 +5,12 @@ alone; when it carries ``totalNum``, the remaining pages are requested
 ``max_concurrent_requests`` at a time and their rows are emitted strictly in
 page order (see :mod:`tap_openapi.fetcher`), so bookmarks of sorted streams
 stay correct and memory stays flat.
+
+Incremental streams page by keyset instead, by default (see
+:class:`tap_openapi.pagination.KeysetPaginator`): one request at a time, each
+starting from the last row read, because offsets over a result that changes
+while it is read can skip rows. ``incremental_paging: offset`` brings back the
+concurrent page-number reads for them.
 """
 
 from __future__ import annotations
@@ -40,7 +46,12 @@ from tap_openapi.envelope import (
 )
 from tap_openapi.errors import OpenAPIError, TransportError
 from tap_openapi.fetcher import fetch_in_order
-from tap_openapi.pagination import PageNumberPaginator, lookup, shape_error
+from tap_openapi.pagination import (
+    KeysetPaginator,
+    PageNumberPaginator,
+    lookup,
+    shape_error,
+)
 from tap_openapi.schema_inference import infer_schema, rows_match_schema
 from tap_openapi.streams import (
     DELETED_MARK,
@@ -81,6 +92,14 @@ RETRIABLE_ERRORS: tuple[type[Exception], ...] = (
 SAMPLE_PAGE_SIZE = 200
 
 _QUERY = re.compile(r"\?[^\s'\"]*")
+
+
+class PageFetch(t.Protocol):
+    """``fetch(page_num[, start]) -> envelope``, with retries; thread-safe."""
+
+    def __call__(self, page_num: int, start: t.Any = ..., /) -> dict[str, t.Any]:
+        """Fetch one page, from ``start`` if given, else the fetcher's start."""
+        ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -227,6 +246,13 @@ class OpenAPIStream(RESTStream[int]):
     def is_sorted(self) -> bool:
         """Incremental APIs return rows in ``updated_at`` order."""
         return self.replication_key is not None
+
+    @property
+    def pages_by_keyset(self) -> bool:
+        """Whether this stream re-anchors each request at the last row read."""
+        return bool(self.replication_key) and (
+            self.settings.incremental_paging == "keyset"
+        )
 
     @property
     @override
@@ -381,13 +407,18 @@ class OpenAPIStream(RESTStream[int]):
 
     def _page_fetcher(
         self, context: Context | None, start: t.Any, *, page_size: int | None = None
-    ) -> Callable[[int], dict[str, t.Any]]:
-        """Return ``fetch(page_num) -> envelope`` with retries; thread-safe."""
+    ) -> PageFetch:
+        """Return ``fetch(page_num[, start]) -> envelope`` with retries; thread-safe.
+
+        ``start`` is the incremental parameter's value; a keyset stream passes
+        each request's own, the others keep the one given here.
+        """
         size = page_size or self.page_size
         attempt = self.request_decorator(self._fetch_page_once)
         tries = self.backoff_max_tries()
+        default_start = start
 
-        def fetch(page_num: int) -> dict[str, t.Any]:
+        def fetch(page_num: int, start: t.Any = default_start, /) -> dict[str, t.Any]:
             try:
                 return t.cast(
                     "dict[str, t.Any]", attempt(context, page_num, size, start)
@@ -462,11 +493,28 @@ class OpenAPIStream(RESTStream[int]):
             raise shape_error(owner, self.settings.records_path, "a list", rows)
         return rows
 
+    def _new_paginator(self, start: t.Any) -> PageNumberPaginator:
+        if not self.pages_by_keyset:
+            return self.get_new_paginator()
+        return KeysetPaginator(
+            page_size=self.page_size,
+            replication_key=t.cast("str", self.replication_key),
+            start=start,
+            primary_keys=self.primary_keys,
+            records_path=self.settings.records_path,
+            context=f"stream '{self.name}'",
+        )
+
     def _pages(
         self, context: Context | None, start: t.Any, paginator: PageNumberPaginator
     ) -> Iterator[list[t.Any]]:
         """Yield the rows of each page in order, concurrently once we can."""
         fetch = self._page_fetcher(context, start)
+        if isinstance(paginator, KeysetPaginator):
+            # Each request depends on the page before it: one at a time.
+            while not paginator.finished:
+                yield paginator.take(fetch(paginator.current_value, paginator.anchor))
+            return
         while not paginator.finished:
             # Leaving a batch early (last page reached sooner than planned, or
             # an empty page) cancels the requests it no longer needs.
@@ -480,7 +528,7 @@ class OpenAPIStream(RESTStream[int]):
 
     def _batch(
         self,
-        fetch: Callable[[int], dict[str, t.Any]],
+        fetch: PageFetch,
         paginator: PageNumberPaginator,
     ) -> Generator[dict[str, t.Any], None, None]:
         """The next pages: all known ones concurrently, else just the next one."""
@@ -502,20 +550,21 @@ class OpenAPIStream(RESTStream[int]):
         Yields:
             The API's rows, as they come.
         """
-        paginator = self.get_new_paginator()
         started = last_log = time.monotonic()
         count = 0
         bookmark = None
         key = self.replication_key
         start = self.start_value(context) if key else None
+        paginator = self._new_paginator(start)
         self._records_done = False
         if key:
             logger.info(
-                "Stream '%s': reading %s from %s=%s",
+                "Stream '%s': reading %s from %s=%s (%s paging)",
                 self.name,
                 self.path,
                 self.settings.incremental_param,
                 start,
+                self.settings.incremental_paging,
             )
         else:
             logger.info("Stream '%s': reading %s (full table)", self.name, self.path)

@@ -29,7 +29,14 @@ STREAM_KEYS = (
     "include_deleted",
     "schema",
     "records_path",
+    "incremental_paging",
 )
+
+#: How incremental streams page (``incremental_paging``). Keyset re-anchors
+#: every request at the last row read, so rows changed behind the cursor
+#: cannot shift rows ahead of it out of reach; offset reads pages
+#: concurrently but can skip a row when rows already read change mid-sync.
+INCREMENTAL_PAGING_MODES = ("keyset", "offset")
 
 #: The flag the platform reads to include soft-deleted rows.
 INCLUDE_DELETED_PARAM = "full"
@@ -53,6 +60,8 @@ class StreamSettings:
         include_deleted: Send ``full=1`` and mark ``deleted_mark=1`` rows deleted.
         schema: JSON Schema of the rows; None means inferred from a sample page.
         records_path: Dotted path of the rows in the envelope.
+        incremental_paging: ``"keyset"`` (sequential, safe while rows change)
+            or ``"offset"`` (concurrent); only incremental streams use it.
     """
 
     name: str
@@ -64,6 +73,7 @@ class StreamSettings:
     include_deleted: bool = False
     schema: t.Mapping[str, t.Any] | None = None
     records_path: str = "data.rows"
+    incremental_paging: str = "keyset"
 
     @classmethod
     def from_config(cls, item: t.Mapping[str, t.Any], index: int) -> StreamSettings:
@@ -97,6 +107,12 @@ class StreamSettings:
         if schema is not None and not isinstance(schema.get("properties"), dict):
             msg = f"Setting {where}.schema of stream '{name}' has no 'properties'"
             raise ConfigurationError(msg)
+        paging = item.get("incremental_paging") or "keyset"
+        if paging not in INCREMENTAL_PAGING_MODES:
+            modes = " or ".join(f"'{mode}'" for mode in INCREMENTAL_PAGING_MODES)
+            msg = f"Setting {where}.incremental_paging of stream '{name}' must be "
+            msg += f"{modes}, got {paging!r}"
+            raise ConfigurationError(msg)
         return cls(
             name=name,
             path=path if path.startswith("/") else "/" + path,
@@ -107,6 +123,7 @@ class StreamSettings:
             include_deleted=bool(item.get("include_deleted", False)),
             schema=schema,
             records_path=item.get("records_path") or "data.rows",
+            incremental_paging=paging,
         )
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import typing as t
+import urllib.parse
 from functools import cached_property
 
 import click
+import jsonschema
 import requests
 import requests.adapters
 import urllib3
@@ -19,7 +22,7 @@ from singer_sdk.exceptions import (
     InvalidStreamSortException,
     RetriableAPIError,
 )
-from singer_sdk.plugin_base import SingerCommand
+from singer_sdk.plugin_base import JSONSchemaValidator, SingerCommand
 
 from tap_openapi.auth import TokenManager
 from tap_openapi.authenticator import TokenManagerAuthenticator
@@ -115,6 +118,19 @@ _STREAM_ITEM = th.ObjectType(
         default="data.rows",
         title="Records path",
         description="Dotted path of the rows in the response envelope.",
+    ),
+    th.Property(
+        "incremental_paging",
+        th.StringType,
+        default="keyset",
+        allowed_values=["keyset", "offset"],
+        title="Incremental paging",
+        description=(
+            "keyset: each request starts at the last row read, so rows changed "
+            "mid-sync are not skipped (sequential). offset: pages read "
+            "concurrently (faster), but a row can be skipped when rows already "
+            "read change mid-sync; a full resync brings it back."
+        ),
     ),
 )
 
@@ -298,39 +314,81 @@ class TapOpenAPI(Tap):
 
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """Validate as singer-sdk does, and also reject misspelled settings.
+        """Validate as singer-sdk does, and also catch what jsonschema cannot.
 
-        jsonschema would either accept unknown keys silently or reject them
-        without a hint; a typo such as ``pagesize`` gets "did you mean
-        'page_size'?" instead.
+        jsonschema would accept unknown keys silently, an empty ``streams``
+        and a ``base_url`` without a scheme (which then fails later as an
+        "unreachable" token endpoint). A typo such as ``pagesize`` gets "did
+        you mean 'page_size'?". jsonschema messages quote the offending
+        value, so the values of secret settings are kept out of them.
+
+        Args:
+            raise_errors: Raise ``ConfigValidationError`` on errors.
+
+        Returns:
+            The list of errors.
+
+        Raises:
+            ConfigValidationError: If a setting is unknown, missing or invalid,
+                and ``raise_errors`` is set.
         """
-        extra = self._unknown_setting_errors()
-        errors = super()._validate_config(raise_errors=raise_errors and not extra)
-        if extra:
-            errors = [*extra, *errors]
+        # The SDK's own settings (stream_maps, flattening...) are valid too.
+        self.append_builtin_config(self.config_jsonschema)
+        properties: dict[str, t.Any] = self.config_jsonschema.get("properties", {})
+        secret_settings = {
+            key for key, prop in properties.items() if prop.get("secret")
+        }
+        errors = self._unknown_setting_errors(sorted(properties))
+        validator = JSONSchemaValidator(self.config_jsonschema)
+        errors += [
+            _describe_schema_error(error, secret_settings)
+            for error in validator.iter_errors(self._config)
+        ]
+        errors += self._setting_value_errors()
+        secrets = [self._config[key] for key in secret_settings if key in self._config]
+        errors = [_hide_secrets(error, secrets) for error in errors]
+        if errors:
             if raise_errors:
                 raise ConfigValidationError(
                     "Config validation failed",
                     errors=errors,
                     schema=self.config_jsonschema,
                 )
+            self.logger.warning("Config validation failed")
         return errors
 
-    def _unknown_setting_errors(self) -> list[str]:
-        # The SDK's own settings (stream_maps, flattening...) are valid too.
-        self.append_builtin_config(self.config_jsonschema)
-        known = set(self.config_jsonschema.get("properties", {}))
+    def _unknown_setting_errors(self, known: list[str]) -> list[str]:
         errors = [
-            unknown_key_message(key, sorted(known))
-            for key in sorted(self.config)
+            unknown_key_message(key, known)
+            for key in sorted(self._config)
             if key not in known
         ]
-        streams = self.config.get("streams")
+        streams = self._config.get("streams")
         if isinstance(streams, list) and all(isinstance(s, dict) for s in streams):
             try:
                 parse_streams(streams)
             except ConfigurationError as exc:
                 errors.append(str(exc))
+        return errors
+
+    def _setting_value_errors(self) -> list[str]:
+        errors = []
+        # A tap without streams would "succeed" having read nothing, which
+        # hides a broken deployment (e.g. a Meltano environment that lost
+        # the setting).
+        if self._config.get("streams") in (None, []):
+            errors.append(
+                "Setting streams is required: list the paged APIs to read, e.g. "
+                '[{"name": "fake", "path": "/api/v1/sync/fake", '
+                '"primary_keys": ["id"]}]'
+            )
+        for key in URL_SETTINGS:
+            value = self._config.get(key)
+            # Type errors are jsonschema's; an empty optional URL means default.
+            if isinstance(value, str) and (value or key == "base_url"):
+                error = url_setting_error(key, value)
+                if error:
+                    errors.append(error)
         return errors
 
     # --- shared resources ----------------------------------------------------
@@ -426,6 +484,91 @@ class _TapCommand(SingerCommand):
             cause = " ".join(str(exc).split()) or type(exc).__name__
             self.logger.error("%s: %s", type(exc).__name__, cause)
         sys.exit(1)
+
+
+#: Settings that must be absolute http(s) URLs.
+URL_SETTINGS = ("base_url", "token_url", "authorize_url")
+
+
+def url_setting_error(key: str, value: str) -> str | None:
+    """Say what is wrong with a URL setting, or ``None`` if it is usable.
+
+    requests would otherwise fail on each attempt with ``InvalidSchema`` or
+    ``MissingSchema``, retried and reported as an unreachable endpoint.
+
+    Args:
+        key: The setting's name.
+        value: The setting's value.
+
+    Returns:
+        A one-line message naming the setting and the fix, or ``None``.
+    """
+    try:
+        parts = urllib.parse.urlsplit(value)
+        host, _ = parts.hostname, parts.port  # .port raises on a bad port
+    except ValueError:
+        parts, host = None, None
+    if parts and parts.scheme in ("http", "https") and host:
+        return None
+    shown = _without_userinfo(value)
+    msg = f"Setting {key} must be an http:// or https:// URL with a host, got '{shown}'"
+    if parts is not None and "://" not in value and value.strip():
+        msg += f"; add the scheme, e.g. 'https://{shown}'"
+    return msg
+
+
+def _without_userinfo(url: str) -> str:
+    # A URL may carry user:password@ before the host; never echo it.
+    scheme, sep, rest = url.rpartition("://")
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        authority = "***@" + authority.rpartition("@")[2]
+    return f"{scheme}{sep}{authority}{slash}{path}"
+
+
+def _describe_schema_error(
+    error: jsonschema.ValidationError, secret_settings: t.Collection[str]
+) -> str:
+    """One line for a jsonschema error, without a secret setting's value."""
+    path = list(error.path)
+    where = f" in config[{']['.join(repr(index) for index in path)}]" if path else ""
+    if error.validator == "required" and not path:
+        missing = [key for key in error.validator_value if key not in error.instance]
+        return f"Setting {', '.join(missing)} is required"
+    if not path or path[0] not in secret_settings:
+        return f"{error.message}{where}"
+    # jsonschema's own message starts with the value: build one without it.
+    key = path[0]
+    if error.validator == "type":
+        expected = error.validator_value
+        kinds = expected if isinstance(expected, list) else [expected]
+        wanted = " or ".join(f"'{kind}'" for kind in kinds)
+        return f"Setting {key} must be of type {wanted} (value hidden: secret){where}"
+    return f"Setting {key} fails '{error.validator}' (value hidden: secret){where}"
+
+
+def _secret_texts(value: t.Any) -> list[str]:
+    """The strings a secret setting's value could show up as in a message."""
+    texts = [repr(value), json.dumps(value, default=str)]
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending += list(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending += list(item)
+        elif item is not None and not isinstance(item, bool):
+            texts += [str(item), repr(item)]
+    # Very short values (a 1, an empty string) would garble every message.
+    return [text for text in texts if len(text) >= 4]
+
+
+def _hide_secrets(message: str, secrets: t.Iterable[t.Any]) -> str:
+    """Replace every appearance of a secret setting's value with ``***``."""
+    texts = {text for secret in secrets for text in _secret_texts(secret)}
+    for text in sorted(texts, key=len, reverse=True):
+        message = message.replace(text, "***")
+    return message
 
 
 if __name__ == "__main__":

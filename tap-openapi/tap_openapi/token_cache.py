@@ -3,7 +3,8 @@
 The cache is one JSON file holding the last access token, its expiry and the
 refresh token. It is written atomically (a temporary file in the same folder,
 then ``os.replace``) with mode 0600, so a crash never leaves half a file and
-other local users cannot read the tokens.
+other local users cannot read the tokens. A missing folder is created with
+mode 0700.
 
 Several processes may share one cache (two tap runs, or the tap and a library
 user). A refresh token that the server rotates is valid exactly once, so the
@@ -35,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 #: Owner read/write only: the file holds bearer and refresh tokens.
 CACHE_FILE_MODE = 0o600
+#: Owner only: a folder the cache creates holds nothing but tokens.
+CACHE_FOLDER_MODE = 0o700
 BEARER = "Bearer"
 
 
@@ -125,9 +128,9 @@ class TokenCache:
         """Write ``token`` atomically with mode 0600.
 
         Raises:
-            ConfigurationError: If the folder is missing or not writable.
+            ConfigurationError: If the folder cannot be created or written.
         """
-        folder = self.path.parent
+        folder = self.ensure_folder()
         data = json.dumps(token.to_json(), indent=2, sort_keys=True).encode()
         try:
             # mkstemp creates the file with mode 0600, so the tokens are never
@@ -152,6 +155,30 @@ class TokenCache:
             raise ConfigurationError(msg) from exc
         logger.debug("Token cache %s written", self.path)
 
+    def ensure_folder(self) -> Path:
+        """Create the cache's folder, owner-only (0700), if it does not exist.
+
+        Returns:
+            The folder.
+
+        Raises:
+            ConfigurationError: If the folder cannot be created.
+        """
+        folder = self.path.parent
+        if folder.is_dir():
+            # An existing folder is the user's: its mode is left as it is.
+            return folder
+        try:
+            # Parents get the umask's default, as with ``mkdir -p -m 700``;
+            # chmod because the umask could also strip the owner's bits.
+            folder.mkdir(mode=CACHE_FOLDER_MODE, parents=True, exist_ok=True)
+            folder.chmod(CACHE_FOLDER_MODE)
+        except OSError as exc:
+            msg = f"Cannot create the token cache folder {folder}: {exc.strerror}"
+            raise ConfigurationError(msg) from exc
+        logger.info("Created the token cache folder %s (mode 0700)", folder)
+        return folder
+
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """Hold an exclusive inter-process lock on the cache while in the block."""
@@ -159,6 +186,7 @@ class TokenCache:
             yield
             return
         lock_path = self.path.with_name(self.path.name + ".lock")
+        self.ensure_folder()
         try:
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, CACHE_FILE_MODE)
         except OSError as exc:

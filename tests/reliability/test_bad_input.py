@@ -10,6 +10,7 @@ cases also check the database: a table loaded before stays exactly as it was.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import typing as t
 import uuid
@@ -87,6 +88,7 @@ def assert_clean_failure(
     last = lines[-1]
     assert not last.startswith((" ", "Traceback")), f"traceback last: {last!r}"
     assert "ERROR" in last, f"last line is not an ERROR line: {last!r}"
+    assert "Traceback" not in outcome.stderr, "an expected failure printed a traceback"
     text = outcome.output.lower()
     missing = [k for k in keywords if k.lower() not in text]
     assert not missing, f"{missing} not in the message: {last!r}"
@@ -178,6 +180,10 @@ TAP_CASES: dict[str, TapCase] = {
         ),
         ("streams[0].primary_key", "did you mean 'primary_keys'"),
     ),
+    "secret-of-wrong-type": TapCase(
+        lambda p, tmp: _base(p, client_secret=[TYPO_SECRET]),
+        ("client_secret", "string"),
+    ),
     "invalid-base-url": TapCase(
         lambda p, tmp: _base(p, base_url="127.0.0.1:8080/api"),
         ("base_url", "127.0.0.1:8080/api"),
@@ -208,6 +214,16 @@ TAP_CASES: dict[str, TapCase] = {
         ),
         ("HTTP 404", "/api/v1/nope", "stream 'broken'"),
     ),
+    "http-400-bad-parameter": TapCase(
+        lambda p, tmp: _signed_in(
+            p,
+            tmp,
+            streams=_one_stream(
+                "/api/v1/sync/fakewithts", params={"ts": "yesterday"}, schema=ID_SCHEMA
+            ),
+        ),
+        ("HTTP 400", "/api/v1/sync/fakewithts", "A400IP", "stream 'broken'"),
+    ),
     "rows-not-a-list": TapCase(
         lambda p, tmp: _signed_in(
             p,
@@ -236,20 +252,7 @@ TAP_CASES: dict[str, TapCase] = {
     ),
 }
 # Known gaps, reported to the owners; strict, so a fix shows up as XPASS.
-KNOWN_BUGS = {
-    "missing-streams": (
-        "tap.py: no 'streams' setting syncs nothing and exits 0; it should fail "
-        "with 'Setting streams is required'"
-    ),
-    "invalid-base-url": (
-        "tap.py: base_url is not validated; '127.0.0.1:8080/api' is retried and "
-        "reported as 'Token endpoint ... unreachable: InvalidSchema'"
-    ),
-    "target-misspelled-setting": (
-        "target.py: unknown settings such as 'load_mehtod' are accepted silently "
-        "(exit 0); the tap rejects them with a did-you-mean hint"
-    ),
-}
+KNOWN_BUGS: dict[str, str] = {}
 
 
 def cases(ids: t.Iterable[str], prefix: str = "") -> list[t.Any]:
@@ -263,15 +266,21 @@ def cases(ids: t.Iterable[str], prefix: str = "") -> list[t.Any]:
 
 
 # A non-transient failure must not be retried.
-FAIL_FAST = {"stream-path-404", "business-errcode", "wrong-client-secret"}
+FAIL_FAST = {
+    "stream-path-404",
+    "http-400-bad-parameter",
+    "business-errcode",
+    "wrong-client-secret",
+}
 
 
 def _tap_secrets(config: dict[str, t.Any], tmp: Path) -> list[str]:
     secrets = [
         str(config[k])
-        for k in ("client_secret", "password", "refresh_token", "client_secrte")
-        if config.get(k)
+        for k in ("client_secret", "password", "refresh_token")
+        if isinstance(config.get(k), str)
     ]
+    secrets += re.findall(r"S3cr3t-XYZ-[\w-]+", json.dumps(config))
     cache = tmp / "tokens.json"
     if cache.exists():
         tokens = json.loads(cache.read_text())
@@ -349,6 +358,11 @@ TARGET_CASES: dict[str, TargetCase] = {
         [record(id=5, n=2**70)],
         ("stream 'items'", "rolled back", "out of range", "'n'"),
         dialect="mysql",
+    ),
+    "secret-of-wrong-type": TargetCase(
+        [],
+        ("sqlalchemy_url", "string"),
+        {"sqlalchemy_url": [f"postgresql://u:{DB_PASSWORD}@h/db"]},
     ),
     "misspelled-setting": TargetCase(
         [], ("load_mehtod", "did you mean 'load_method'"), {"load_mehtod": "upsert"}
@@ -487,7 +501,8 @@ def test_target_permission_denied(
     postgres_url, name = read_only_role
     before = _preload(postgres_url, tmp_path)
     admin = sa.create_engine(postgres_url)
-    schema_name = sa.make_url(postgres_url).query["options"].split("=", 1)[1]
+    options = str(sa.make_url(postgres_url).query["options"])
+    schema_name = options.split("=", 1)[1]
     with admin.begin() as conn:
         conn.execute(sa.text(f'GRANT USAGE ON SCHEMA "{schema_name}" TO {name}'))
         conn.execute(

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 import sqlalchemy as sa
-import yaml
-from rel_helpers import ENV, TAP, TARGET, BIN, run_pipe, write_json
+import yaml  # type: ignore[import-untyped]
+from rel_helpers import BIN, ENV, TAP, TARGET, run_pipe, write_json
 
 from tap_openapi.mock_platform import MockPlatform
 
@@ -102,7 +102,7 @@ def test_debug_logs_of_a_full_run_show_no_secret(
     """Password grant, early token expiry and DEBUG logging on both sides."""
     cache = tmp_path / "tokens.json"
     url = sa.make_url(postgres_url).set(password=DB_PASSWORD)
-    slow = {"latency_ms": 150, "token_ttl": 1, "advertised_ttl": 3600}
+    slow: dict[str, t.Any] = {"latency_ms": 150, "token_ttl": 1, "advertised_ttl": 3600}
     with MockPlatform(rows=300, **slow) as platform:
         tap_config = platform.tap_config(
             grant_type="password",
@@ -173,13 +173,6 @@ def test_login_writes_token_cache_0600_and_prints_no_token(tmp_path: Path) -> No
     assert client_secret not in output
 
 
-@pytest.mark.xfail(
-    reason=(
-        "token_cache.py: the lock file is opened before the cache folder exists; "
-        "a token_cache_path in a new folder fails instead of creating it (0700)"
-    ),
-    strict=True,
-)
 def test_login_creates_the_token_cache_folder(tmp_path: Path) -> None:
     cache = tmp_path / "new-folder" / "tokens.json"
     with MockPlatform(rows=10) as platform:
