@@ -35,6 +35,26 @@ def _changed(
     return sa.or_(*checks)
 
 
+_ConflictInsert = t.TypeVar("_ConflictInsert", postgresql.Insert, sqlite.Insert)
+
+
+def _on_conflict(
+    stmt: _ConflictInsert,
+    table: sa.Table,
+    keys: t.Sequence[str],
+    others: t.Sequence[str],
+) -> _ConflictInsert:
+    # PostgreSQL and SQLite share the ON CONFLICT grammar and SQLAlchemy API.
+    index = [table.c[k] for k in keys]
+    if not others:
+        return stmt.on_conflict_do_nothing(index_elements=index)
+    return stmt.on_conflict_do_update(
+        index_elements=index,
+        set_={n: stmt.excluded[n] for n in others},
+        where=_changed(table, stmt.excluded, others),
+    )
+
+
 def postgres_upsert_from(
     table: sa.Table, stage: sa.Table, keys: t.Sequence[str]
 ) -> postgresql.Insert:
@@ -52,14 +72,7 @@ def postgres_upsert_from(
     stmt = postgresql.insert(table).from_select(
         names, sa.select(*[stage.c[n] for n in names])
     )
-    others = [n for n in names if n not in keys]
-    if not others:
-        return stmt.on_conflict_do_nothing(index_elements=[table.c[k] for k in keys])
-    return stmt.on_conflict_do_update(
-        index_elements=[table.c[k] for k in keys],
-        set_={n: stmt.excluded[n] for n in others},
-        where=_changed(table, stmt.excluded, others),
-    )
+    return _on_conflict(stmt, table, keys, [n for n in names if n not in keys])
 
 
 def sqlite_upsert(table: sa.Table, keys: t.Sequence[str]) -> sqlite.Insert:
@@ -72,15 +85,8 @@ def sqlite_upsert(table: sa.Table, keys: t.Sequence[str]) -> sqlite.Insert:
     Returns:
         The insert statement.
     """
-    stmt = sqlite.insert(table)
     others = [c.name for c in table.columns if c.name not in keys]
-    if not others:
-        return stmt.on_conflict_do_nothing(index_elements=[table.c[k] for k in keys])
-    return stmt.on_conflict_do_update(
-        index_elements=[table.c[k] for k in keys],
-        set_={n: stmt.excluded[n] for n in others},
-        where=_changed(table, stmt.excluded, others),
-    )
+    return _on_conflict(sqlite.insert(table), table, keys, others)
 
 
 def mysql_upsert(table: sa.Table, keys: t.Sequence[str]) -> mysql.Insert:
