@@ -13,6 +13,8 @@ import io
 import sqlite3
 import sys
 import time
+from collections.abc import Iterator
+from typing import Any
 
 import requests
 import sqlalchemy as sa
@@ -29,7 +31,9 @@ TYPES = (["BIGINT"] + ["TEXT"] * 4 + ["BIGINT"] * 4 + ["DOUBLE PRECISION"] * 4) 
 ] * 4
 
 
-def pages(base_url: str, path: str, page_size: int = 2000):  # type: ignore[no-untyped-def]
+def pages(
+    base_url: str, path: str, page_size: int = 2000
+) -> Iterator[list[dict[str, Any]]]:
     session = requests.Session()
     token = session.post(
         base_url + "/oauth2/token",

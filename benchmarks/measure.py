@@ -6,6 +6,7 @@ Each process is started under a tiny Python wrapper that reports its child's
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import typing as t
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,29 +51,29 @@ def run_pipeline(
     """
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
     processes: list[tuple[str, subprocess.Popen[bytes], Path]] = []
-    first_in = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL  # noqa: SIM115
-    last_out = open(stdout_path or os.devnull, "wb")  # noqa: SIM115
-    started = time.perf_counter()
-    previous = first_in
-    for index, (label, command) in enumerate(steps):
-        report = workdir / f"{index}.json"
-        is_last = index == len(steps) - 1
-        process = subprocess.Popen(
-            _wrapped(command, report),
-            stdin=previous,
-            stdout=last_out if is_last else subprocess.PIPE,
-            stderr=open(workdir / f"{index}.log", "wb"),  # noqa: SIM115
-            env=env,
-        )
-        if index > 0 and processes[-1][1].stdout is not None:
-            # The parent must not hold the pipe, or EOF never reaches the reader.
-            processes[-1][1].stdout.close()  # type: ignore[union-attr]
-        previous = process.stdout  # type: ignore[assignment]
-        processes.append((label, process, report))
-    failures = []
-    for label, process, _report in processes:
-        if process.wait() != 0:
-            failures.append(label)
+    with contextlib.ExitStack() as files:
+        first_in: t.Any = subprocess.DEVNULL
+        if stdin_path:
+            first_in = files.enter_context(open(stdin_path, "rb"))
+        last_out = files.enter_context(open(stdout_path or os.devnull, "wb"))
+        started = time.perf_counter()
+        previous = first_in
+        for index, (label, command) in enumerate(steps):
+            report = workdir / f"{index}.json"
+            is_last = index == len(steps) - 1
+            process = subprocess.Popen(
+                _wrapped(command, report),
+                stdin=previous,
+                stdout=last_out if is_last else subprocess.PIPE,
+                stderr=files.enter_context(open(workdir / f"{index}.log", "wb")),
+                env=env,
+            )
+            if index > 0 and processes[-1][1].stdout is not None:
+                # The parent must not hold the pipe, or EOF never reaches the reader.
+                processes[-1][1].stdout.close()
+            previous = process.stdout
+            processes.append((label, process, report))
+        failures = [label for label, process, _ in processes if process.wait() != 0]
     wall = time.perf_counter() - started
     if failures:
         logs = "\n".join(

@@ -7,8 +7,9 @@ For each size it starts the mock platform (a separate process), then times:
 - ``pipe-postgres-again``: the same rows upserted a second time;
 - ``tap-only``: the tap into /dev/null; ``target-only-<db>``: the target fed
   from a file of the tap's output;
-- ``*-latency``: the PostgreSQL pipe and the floor with 100 ms added to
-  every platform request.
+- ``*-latency``: the PostgreSQL floor, the PostgreSQL pipe and the tap alone
+  with 100 ms added to every platform request; their last column compares
+  each with the same case without latency.
 
 It prints one table (wall seconds, rows/s, each process's peak RSS, ratio to
 the floor of the same database) and writes it to benchmarks/results/.
@@ -125,7 +126,9 @@ class Bench:
         self.floors[key] = m.wall_s
         self.record(f"floor-{key}", m, key)
 
-    def pipe(self, base_url: str, dialect: str, case: str, *, fresh: bool) -> None:
+    def pipe(
+        self, base_url: str, dialect: str, case: str, *, fresh: bool, floor: str
+    ) -> None:
         url = (
             fresh_database(dialect, self.workdir)
             if fresh
@@ -136,19 +139,24 @@ class Bench:
         target = [str(BIN / "target-sqlalchemy"), "--config"]
         target.append(str(self.target_config(url)))
         m = run_pipeline([("tap", tap), ("target", target)])
-        self.record(case, m, dialect if "latency" not in case else "postgres")
+        self.record(case, m, floor)
+
+    def tap_only(self, base_url: str, case: str, messages: Path | None) -> None:
+        tap = [str(BIN / "tap-openapi"), "--config", str(self.tap_config(base_url))]
+        m = run_pipeline([("tap", tap)], stdout_path=messages)
+        self.record(case, m, None)
 
     def run(self, latency: bool) -> None:
         with platform_process(rows=self.rows) as base_url:
             for dialect in self.dialects:
                 self.floor(base_url, dialect, dialect)
-                self.pipe(base_url, dialect, f"pipe-{dialect}", fresh=True)
+                case = f"pipe-{dialect}"
+                self.pipe(base_url, dialect, case, fresh=True, floor=dialect)
                 if dialect == "postgres":
-                    self.pipe(base_url, dialect, "pipe-postgres-again", fresh=False)
+                    case = "pipe-postgres-again"
+                    self.pipe(base_url, dialect, case, fresh=False, floor=dialect)
             messages = self.workdir / "messages.jsonl"
-            tap = [str(BIN / "tap-openapi"), "--config", str(self.tap_config(base_url))]
-            m = run_pipeline([("tap", tap)], stdout_path=messages)
-            self.record("tap-only", m, None)
+            self.tap_only(base_url, "tap-only", messages)
             for dialect in self.dialects:
                 url = fresh_database(dialect, self.workdir)
                 target = [str(BIN / "target-sqlalchemy"), "--config"]
@@ -158,12 +166,17 @@ class Bench:
             messages.unlink()
         if latency and "postgres" in self.dialects:
             with platform_process(rows=self.rows, latency_ms=LATENCY_MS) as base_url:
-                self.pipe(base_url, "postgres", "pipe-postgres-latency", fresh=True)
+                self.floor(base_url, "postgres", "postgres-latency")
+                case = "pipe-postgres-latency"
+                self.pipe(
+                    base_url, "postgres", case, fresh=True, floor="postgres-latency"
+                )
+                self.tap_only(base_url, "tap-only-latency", None)
 
 
 HEADER = (
     f"{'case':<24} {'rows':>9} {'wall s':>8} {'rows/s':>9} "
-    f"{'tap MB':>7} {'target MB':>9} {'x floor':>8}"
+    f"{'tap MB':>7} {'target MB':>9} {'x floor':>8} {'x no-latency':>12}"
 )
 
 
@@ -171,10 +184,11 @@ def format_row(row: dict[str, object]) -> str:
     rss = dict(row["peak_rss_mb"])  # type: ignore[call-overload]
     tap = rss.get("tap", rss.get("floor", ""))
     ratio = row["ratio_to_floor"]
+    latency = row.get("ratio_to_no_latency")
     return (
         f"{row['case']:<24} {row['rows']:>9} {row['wall_s']:>8} "
         f"{row['rows_per_s']:>9} {tap!s:>7} {rss.get('target', '')!s:>9} "
-        f"{'' if ratio is None else ratio:>8}"
+        f"{'' if ratio is None else ratio:>8} {'' if latency is None else latency:>12}"
     )
 
 

@@ -12,6 +12,7 @@ import decimal
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import typing as t
@@ -109,6 +110,13 @@ def run_pipe(
         target_stderr=target.stderr,
         states=parse_states(target.stdout),
     )
+
+
+def loaded_total(target_stderr: str, stream: str) -> int:
+    """The row count of ``stream`` in the target's closing ``Total:`` log line."""
+    found = re.search(rf"Total: stream={re.escape(stream)} rows=(\d+)", target_stderr)
+    assert found, f"no Total line for stream {stream!r} in the target's log"
+    return int(found.group(1))
 
 
 # --- digests -------------------------------------------------------------------

@@ -64,6 +64,7 @@ def _assert_converged(platform: MockPlatform, url: str) -> None:
     [
         pytest.param("sqlite", id="sqlite"),
         pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+        pytest.param("mysql", id="mysql", marks=pytest.mark.mysql),
     ],
 )
 def test_rows_match_platform_under_faults(
@@ -177,16 +178,21 @@ def test_full_sync_that_dies_midway_deletes_nothing(
     assert problem is None, problem
 
 
-def test_tap_state_never_passes_a_page_that_failed(tmp_path: Path) -> None:
-    """With pages in flight concurrently, one page failing for good must not
-    let a later page's bookmark out: every row under an emitted bookmark was
-    emitted before it."""
+@pytest.mark.parametrize("paging", ["offset", "keyset"])
+def test_tap_state_never_passes_a_page_that_failed(paging: str, tmp_path: Path) -> None:
+    """One page failing for good must not let a later page's bookmark out.
+
+    With ``offset`` paging, pages are in flight concurrently; with ``keyset``
+    they follow each other. Either way every row under an emitted bookmark was
+    emitted before it.
+    """
     with MockPlatform(rows=3000, fail_every=13, latency_ms=10) as platform:
+        stream = {**platform.tap_config()["streams"][1], "incremental_paging": paging}
         config = platform.tap_config(
             page_size=100,
             max_retries=0,
             max_concurrent_requests=4,
-            streams=[platform.tap_config()["streams"][1]],
+            streams=[stream],
         )
         done = subprocess.run(
             [TAP, "--config", str(write_json(tmp_path / "tap.json", config))],
