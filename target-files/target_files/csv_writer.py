@@ -14,6 +14,7 @@ if t.TYPE_CHECKING:
     from target_files.cells import Renderer
     from target_files.columns import Column
     from target_files.settings import FileSettings
+    from target_files.staging import FinalPaths
 
 logger = logging.getLogger(__name__)
 
@@ -31,32 +32,41 @@ class CsvStreamWriter(StreamWriter):
     in the same file.
     """
 
-    def __init__(self, stream_name: str, settings: FileSettings) -> None:
+    def __init__(
+        self, stream_name: str, settings: FileSettings, paths: FinalPaths
+    ) -> None:
         """Prepare the writer; the first file opens with the first schema.
 
         Args:
             stream_name: The stream.
             settings: The target's settings.
+            paths: The run's final paths, so no two files share a name.
         """
-        super().__init__(stream_name, settings)
+        super().__init__(stream_name, settings, paths)
         self._files: list[OutputFile] = []
         self._handle: t.TextIO | None = None
         self._csv: t.Any = None  # the csv module exposes no writer class
         self._plan: list[tuple[str, Renderer]] = []
+        self._warned_null_clash = False
+
+    @property
+    def files(self) -> list[OutputFile]:
+        """The stream's files: the first one, then one per header change."""
+        return self._files
 
     def _use_columns(self, columns: list[Column], *, new_header: bool) -> None:
-        self._plan = list(
-            zip([c.name for c in columns], csv_renderers(columns), strict=True)
+        renderers = csv_renderers(
+            columns, self.settings.null_value, self._warn_null_clash
         )
+        self._plan = list(zip([c.name for c in columns], renderers, strict=True))
         if not new_header:
             return
         self._close_handle()
-        suffix = f"-part{len(self._files) + 1}" if self._files else ""
-        output = self._new_file(suffix)
+        output = self._new_file(len(self._files) + 1)
         self._files.append(output)
         settings = self.settings
         try:
-            self._handle = open(  # noqa: SIM115 - closed by commit/discard
+            self._handle = open(  # noqa: SIM115 - closed by finish/discard
                 output.staged.temp_path,
                 "w",
                 encoding=settings.encoding,
@@ -99,14 +109,31 @@ class CsvStreamWriter(StreamWriter):
     def _close_handle(self) -> None:
         if self._handle is not None:
             handle, self._handle = self._handle, None
-            handle.close()
+            try:
+                handle.close()  # flushes the last buffered rows
+            except OSError as exc:
+                msg = (
+                    f"Stream '{self.stream_name}': cannot finish "
+                    f"{self._files[-1].staged.temp_path}: {exc}"
+                )
+                raise OutputError(msg) from exc
             self._files[-1].finish_writing()
 
-    def commit(self) -> None:
-        """Close the current file and move every part to its final name."""
+    def _warn_null_clash(self, column: str) -> None:
+        if not self._warned_null_clash:
+            self._warned_null_clash = True
+            logger.warning(
+                "Stream '%s': a text value in column '%s' equals setting "
+                "null_value %r, so readers will take it for null; choose a "
+                "null_value the data does not contain (further cases are not "
+                "reported)",
+                self.stream_name,
+                column,
+                self.settings.null_value,
+            )
+
+    def _finish_files(self) -> None:
         self._close_handle()
-        for output in self._files:
-            output.commit()
 
     def discard(self) -> None:
         """Close the current file and remove every temporary part."""

@@ -24,7 +24,7 @@ _decode = msgspec.json.Decoder().decode
 
 
 class ExactSingerReader(GenericSingerReader[str]):
-    """Decode Singer messages with orjson, counting lines for error messages."""
+    """Decode Singer messages with msgspec, counting lines for error messages."""
 
     def __init__(self) -> None:
         """Start counting lines at zero."""

@@ -12,7 +12,7 @@ from pathlib import Path
 from singer_sdk import typing as th
 
 from target_files.errors import SettingsError
-from target_files.naming import FileNamer
+from target_files.naming import CONTROL_CHARS, FileNamer
 
 FORMATS = ("csv", "xlsx")
 QUOTE_STYLES: dict[str, t.Literal[0, 1, 2, 3]] = {
@@ -95,6 +95,31 @@ CONFIG_SCHEMA = th.PropertiesList(
         ),
     ),
     th.Property(
+        "null_value",
+        th.StringType,
+        default="",
+        title="CSV null marker",
+        description=(
+            "Text written for null in CSV files. Empty by default, so null and an "
+            "empty string look the same; `\\N` (with quote_style minimal) is "
+            "what PostgreSQL's COPY and MySQL's LOAD DATA read as NULL."
+        ),
+        examples=["", "\\N", "NULL"],
+    ),
+    th.Property(
+        "require_stream_end",
+        th.BooleanType,
+        default=False,
+        title="Publish only streams that ended cleanly",
+        description=(
+            "Publish a stream's files only if a STATE message, or an "
+            "ACTIVATE_VERSION message of the stream, follows its last record, "
+            "which shows the tap finished it. Other streams are not published, "
+            "no STATE is passed on, and the run fails. Off by default: a tap "
+            "that stops mid-stream closes its output like one that finished."
+        ),
+    ),
+    th.Property(
         "validate_records",
         th.BooleanType,
         default=False,
@@ -120,6 +145,8 @@ class FileSettings:
         delimiter: CSV field delimiter.
         quoting: A ``csv.QUOTE_*`` constant.
         encoding: CSV text encoding.
+        null_value: CSV text for null.
+        require_stream_end: Publish only streams whose end the tap marked.
     """
 
     format: str
@@ -129,6 +156,8 @@ class FileSettings:
     delimiter: str
     quoting: t.Literal[0, 1, 2, 3]
     encoding: str
+    null_value: str = ""
+    require_stream_end: bool = False
 
     @property
     def extension(self) -> str:
@@ -164,22 +193,52 @@ class FileSettings:
         Raises:
             SettingsError: A value passes the JSON Schema but cannot be used.
         """
-        encoding = config.get("encoding", "utf-8")
-        try:
-            codecs.lookup(encoding)
-        except LookupError:
-            msg = f"Setting encoding: {encoding!r} is not a known text encoding"
-            raise SettingsError(msg) from None
+        encoding = _text_encoding(config.get("encoding", "utf-8"))
+        output_path = config.get("output_path", "output")
+        control = CONTROL_CHARS.search(output_path)
+        if control:
+            msg = (
+                f"Setting output_path {output_path!r} contains the control "
+                f"character {control.group()!r}; remove it"
+            )
+            raise SettingsError(msg)
         delimiter = config.get("delimiter", ",")
         if delimiter in {"\r", "\n", '"'}:
             msg = f"Setting delimiter: {delimiter!r} cannot separate CSV fields"
             raise SettingsError(msg)
         return cls(
             format=config.get("format", "csv"),
-            output_path=Path(config.get("output_path", "output")),
+            output_path=Path(output_path),
             namer=FileNamer(config.get("file_naming", "{stream_name}"), started_at),
             overwrite=config.get("overwrite", True),
             delimiter=delimiter,
             quoting=QUOTE_STYLES[config.get("quote_style", "minimal")],
             encoding=encoding,
+            null_value=config.get("null_value", ""),
+            require_stream_end=config.get("require_stream_end", False),
         )
+
+
+def _text_encoding(encoding: str) -> str:
+    """Return ``encoding`` if it turns text into bytes; raise otherwise."""
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        msg = (
+            f"Setting encoding: {encoding!r} is not a known text encoding; use "
+            "utf-8, utf-8-sig (for Excel) or another Python codec name such as "
+            "gb18030"
+        )
+        raise SettingsError(msg) from None
+    try:
+        # codecs.lookup also knows bytes-to-bytes codecs (hex, base64, zlib)
+        # and str-to-str ones (rot13), which open() refuses.
+        "id".encode(encoding)
+    except LookupError:
+        msg = (
+            f"Setting encoding: {encoding!r} is a codec but not a text encoding "
+            "(it does not turn text into bytes); use utf-8, utf-8-sig (for "
+            "Excel) or another text encoding such as gb18030"
+        )
+        raise SettingsError(msg) from None
+    return encoding

@@ -8,10 +8,12 @@ Cells are typed by the Python type of each value, with the column's schema
 - floats are numbers, stored with every digit ``repr`` gives, so they read
   back exactly (Excel displays 15 digits); NaN and infinities are text;
 - booleans are Excel booleans; ``null`` is an empty cell;
-- ``date-time`` strings become Excel date-times shown as
-  ``yyyy-mm-dd hh:mm:ss`` (time-zone aware values are converted to UTC, since
-  Excel has no time zones), ``date`` strings dates shown as ``yyyy-mm-dd``;
-  strings that do not parse, and dates before 1900, stay text;
+- ``date-time`` strings (``YYYY-MM-DD[T ]HH:MM[:SS[.f]][Z|±HH:MM]`` or a
+  date alone, see :func:`target_files.cells.parse_datetime`) become Excel
+  date-times shown as ``yyyy-mm-dd hh:mm:ss`` (time-zone aware values are
+  converted to UTC, since Excel has no time zones), ``date`` strings
+  (``YYYY-MM-DD``) dates shown as ``yyyy-mm-dd``; strings that do not parse,
+  and dates before 1900, stay text;
 - objects and arrays are JSON text, other strings are text (never formulas).
 
 xlsxwriter's ``constant_memory`` mode writes each row to a temporary file as
@@ -31,7 +33,7 @@ import typing as t
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from target_files.cells import json_text, parse_datetime
+from target_files.cells import json_text, parse_date, parse_datetime
 from target_files.columns import Column, Kind
 from target_files.errors import OutputError
 from target_files.naming import sheet_name
@@ -41,6 +43,7 @@ if t.TYPE_CHECKING:
     from xlsxwriter.format import Format
 
     from target_files.settings import FileSettings
+    from target_files.staging import FinalPaths
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +63,8 @@ _TIME_FORMAT = "hh:mm:ss"
 # Wide enough for "yyyy-mm-dd hh:mm:ss"; Excel shows "####" when it is not.
 _DATETIME_WIDTH = 19
 _DATE_WIDTH = 11
+# Short, so the folder name fits whatever the length of the stream name.
+_TMPDIR_PREFIX = ".target-files-"
 
 CellWriter = t.Callable[[int, int, t.Any], None]
 
@@ -95,23 +100,32 @@ class XlsxStreamWriter(StreamWriter):
     that is already written).
     """
 
-    def __init__(self, stream_name: str, settings: FileSettings) -> None:
+    def __init__(
+        self, stream_name: str, settings: FileSettings, paths: FinalPaths
+    ) -> None:
         """Prepare the writer; the workbook opens with the first schema.
 
         Args:
             stream_name: The stream.
             settings: The target's settings.
+            paths: The run's final paths, so no two files share a name.
         """
-        super().__init__(stream_name, settings)
+        super().__init__(stream_name, settings, paths)
         self._output: OutputFile | None = None
         self._workbook: xlsxwriter.Workbook | None = None
         self._tmpdir: str | None = None
         self._sheet: Worksheet | None = None
         self._sheet_count = 0
+        self._sheet_names: list[str] = []
         self._sheet_rows = 0
         self._plan: list[tuple[int, str, CellWriter]] = []
         self._formats: dict[str, Format] = {}
         self._warned_truncation = False
+
+    @property
+    def files(self) -> list[OutputFile]:
+        """The stream's workbook, once its first sheet has started."""
+        return [] if self._output is None else [self._output]
 
     # Workbook and sheets
 
@@ -121,8 +135,19 @@ class XlsxStreamWriter(StreamWriter):
         # Keep xlsxwriter's per-sheet row files beside the output rather than in
         # /tmp, which may be a RAM-backed tmpfs; one folder per workbook so a
         # failed run can remove them all.
-        self._tmpdir = tempfile.mkdtemp(
-            prefix=f".{output.staged.final_path.name}.", suffix=".tmp", dir=folder
+        try:
+            self._tmpdir = tempfile.mkdtemp(
+                prefix=_TMPDIR_PREFIX, suffix=".tmp", dir=folder
+            )
+        except OSError as exc:
+            msg = (
+                f"Stream '{self.stream_name}': cannot create a temporary folder "
+                f"in {folder} for the sheets of {output.staged.final_path.name}: "
+                f"{exc}"
+            )
+            raise OutputError(msg) from exc
+        logger.debug(
+            "Stream '%s': sheet row files go to %s", self.stream_name, self._tmpdir
         )
         workbook = xlsxwriter.Workbook(
             str(output.staged.temp_path),
@@ -146,7 +171,8 @@ class XlsxStreamWriter(StreamWriter):
     def _new_sheet(self) -> None:
         workbook = self._workbook or self._open_workbook()
         self._sheet_count += 1
-        name = sheet_name(self.stream_name, self._sheet_count)
+        name = sheet_name(self.stream_name, self._sheet_count, self._sheet_names)
+        self._sheet_names.append(name)
         sheet = workbook.add_worksheet(name, worksheet_class=ExactNumberWorksheet)
         sheet.freeze_panes(1, 0)
         for index, column in enumerate(self.columns):
@@ -237,11 +263,8 @@ class XlsxStreamWriter(StreamWriter):
 
     def _write_date_value(self, row: int, col: int, value: t.Any) -> None:  # noqa: ANN401
         if type(value) is str:
-            try:
-                parsed = datetime.date.fromisoformat(value)
-            except ValueError:
-                pass
-            else:
+            parsed = parse_date(value)
+            if parsed is not None:
                 self._write_date(row, col, parsed)
                 return
         self._write_value(row, col, value)
@@ -279,13 +302,14 @@ class XlsxStreamWriter(StreamWriter):
 
     # End of stream
 
-    def commit(self) -> None:
-        """Assemble the workbook and move it to its final name."""
+    def _finish_files(self) -> None:
+        """Assemble the workbook under its temporary name."""
         if self._workbook is None or self._output is None:
             return
         self._output.finish_writing()
+        workbook, self._workbook = self._workbook, None
         try:
-            self._workbook.close()
+            workbook.close()
         except Exception as exc:  # xlsxwriter wraps OSError in its own types
             msg = (
                 f"Stream '{self.stream_name}': cannot assemble "
@@ -294,7 +318,6 @@ class XlsxStreamWriter(StreamWriter):
             raise OutputError(msg) from exc
         finally:
             self._remove_tmpdir()
-        self._output.commit()
 
     def discard(self) -> None:
         """Drop the workbook unassembled and remove its temporary files."""
@@ -312,5 +335,9 @@ class XlsxStreamWriter(StreamWriter):
 
     def _remove_tmpdir(self) -> None:
         if self._tmpdir is not None:
-            shutil.rmtree(self._tmpdir, ignore_errors=True)
-            self._tmpdir = None
+            tmpdir, self._tmpdir = self._tmpdir, None
+            try:
+                shutil.rmtree(tmpdir)
+            except OSError as exc:
+                # Cleaning up, maybe after another failure: report, go on.
+                logger.warning("Cannot remove temporary folder %s: %s", tmpdir, exc)

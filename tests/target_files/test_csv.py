@@ -100,7 +100,7 @@ def test_booleans_objects_and_nulls(
         '{"a":[1,1180591620717411303424]}',
         '["x","中"]',
         "2024-05-06",
-        "2024-05-06T07:08:09.500000+08:00",
+        "2024-05-06T07:08:09.5+08:00",  # already ISO 8601: kept as it came
         "1.5",
     ]
     # Unparseable date-times stay as they are: nothing is lost.
@@ -310,3 +310,169 @@ def test_rows_are_written_before_the_input_ends(out_dir: Path) -> None:
     # text) is already on disk.
     final_size = (out_dir / "fake.csv").stat().st_size
     assert seen_on_disk[0] > final_size * 3 // 4 - 2**18 - 2**13 > 0
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("2024-05-06 07:08:09", "2024-05-06T07:08:09", id="platform"),
+        pytest.param(
+            "2024-05-06 07:08:09.123456789Z",
+            "2024-05-06T07:08:09.123456789Z",
+            id="spaced-nanoseconds",
+        ),
+        pytest.param(
+            "2024-05-06T07:08:09.123456789Z",
+            "2024-05-06T07:08:09.123456789Z",
+            id="nanoseconds-kept",
+        ),
+        pytest.param(
+            "2024-05-06 07:08:09+05:30", "2024-05-06T07:08:09+05:30", id="offset"
+        ),
+        pytest.param(
+            "2024-05-06T07:08:09.5", "2024-05-06T07:08:09.5", id="short-fraction"
+        ),
+        pytest.param("2024-02-30 07:08:09", "2024-02-30 07:08:09", id="no-such-day"),
+        pytest.param("2024-05-06 24:00:00", "2024-05-06 24:00:00", id="hour-24"),
+        pytest.param("2024-05-06 07:08", "2024-05-06 07:08", id="no-seconds"),
+        pytest.param("20240506T070809", "20240506T070809", id="basic-format"),
+        pytest.param("2024-05-06", "2024-05-06", id="date-only"),
+        pytest.param("not a date", "not a date", id="text"),
+    ],
+)
+def test_date_times_lose_no_digit(
+    run_target: t.Callable[..., t.Any], out_dir: Path, value: str, expected: str
+) -> None:
+    schema = {"properties": {"when": {"type": "string", "format": "date-time"}}}
+    run_target(
+        [
+            schema_message("t", schema, key_properties=[]),
+            record_message({"when": value}, "t"),
+        ]
+    )
+
+    assert read_csv(out_dir / "t.csv") == [["when"], [expected]]
+
+
+@pytest.mark.parametrize(
+    ("quote_style", "line"),
+    [
+        pytest.param("minimal", "1,,", id="minimal"),
+        pytest.param("all", '"1","",""', id="all"),
+        pytest.param("nonnumeric", '1,"",""', id="nonnumeric"),
+    ],
+)
+def test_null_and_empty_text_look_the_same_by_default(
+    run_target: t.Callable[..., t.Any], out_dir: Path, quote_style: str, line: str
+) -> None:
+    """What the README says: without null_value, every quote style merges them."""
+    schema = {"properties": {"id": {"type": "integer"}, "a": {}, "b": {}}}
+    run_target(
+        [
+            schema_message("t", schema),
+            record_message({"id": 1, "a": None, "b": ""}, "t"),
+        ],
+        quote_style=quote_style,
+    )
+
+    assert (out_dir / "t.csv").read_bytes().split(b"\r\n")[1] == line.encode()
+
+
+def test_null_value_marks_nulls_apart_from_empty_text(
+    run_target: t.Callable[..., t.Any],
+    out_dir: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    schema = {
+        "properties": {
+            "id": {"type": "integer"},
+            "text": {"type": ["string", "null"]},
+            "when": {"type": ["string", "null"], "format": "date-time"},
+        }
+    }
+    records = [
+        {"id": 1, "text": None, "when": None},
+        {"id": 2, "text": "", "when": "2024-05-06 07:08:09"},
+        {"id": 3},
+        {"id": 4, "text": "\\N"},  # a text that cannot be told from null
+        {"id": 5, "text": "\\N"},
+    ]
+    run_target(
+        [schema_message("t", schema), *(record_message(r, "t") for r in records)],
+        null_value="\\N",
+    )
+
+    assert (out_dir / "t.csv").read_bytes() == (
+        b"id,text,when\r\n"
+        b"1,\\N,\\N\r\n"
+        b"2,,2024-05-06T07:08:09\r\n"
+        b"3,\\N,\\N\r\n"
+        b"4,\\N,\\N\r\n"
+        b"5,\\N,\\N\r\n"
+    )
+    clash = [r.getMessage() for r in caplog.records if "equals setting" in r.message]
+    assert clash == [
+        "Stream 't': a text value in column 'text' equals setting null_value '\\\\N', "
+        "so readers will take it for null; choose a null_value the data does not "
+        "contain (further cases are not reported)"
+    ]
+
+
+def test_null_value_loads_into_postgresql_as_null(
+    run_target: t.Callable[..., t.Any], out_dir: Path, postgres_url: str
+) -> None:
+    import sqlalchemy as sa
+
+    schema = {
+        "properties": {"id": {"type": "integer"}, "text": {"type": ["string", "null"]}}
+    }
+    records = [{"id": 1, "text": None}, {"id": 2, "text": ""}, {"id": 3, "text": "x"}]
+    run_target(
+        [schema_message("t", schema), *(record_message(r, "t") for r in records)],
+        null_value="\\N",
+    )
+
+    engine = sa.create_engine(postgres_url)
+    try:
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute("CREATE TABLE t (id integer, text text)")
+            with (out_dir / "t.csv").open(encoding="utf-8", newline="") as handle:
+                cursor.copy_expert(  # type: ignore[attr-defined]
+                    "COPY t FROM STDIN WITH (FORMAT csv, HEADER true, NULL '\\N')",
+                    handle,
+                )
+            cursor.execute("SELECT id, text FROM t ORDER BY id")
+            assert cursor.fetchall() == [(1, None), (2, ""), (3, "x")]
+        finally:
+            raw.close()
+    finally:
+        engine.dispose()
+
+
+def test_fields_outside_the_schema_are_counted_with_bounded_warnings(
+    run_target: t.Callable[..., t.Any],
+    out_dir: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    schema = {"properties": {"id": {"type": "integer"}}}
+    records = [{"id": i, f"x{i:02d}": i, "extra": i} for i in range(30)]
+    run_target(
+        [schema_message("t", schema), *(record_message(r, "t") for r in records)]
+    )
+
+    assert len(read_csv(out_dir / "t.csv")) == 31
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    named = [w for w in warnings if "is not in the schema; its values" in w]
+    assert len(named) == 20  # "extra", then x00..x18
+    assert named[0] == (
+        "Stream 't': record field 'extra' is not in the schema; its values are not "
+        "written"
+    )
+    assert warnings[20:] == [
+        "Stream 't': more record fields are not in the schema (such as 'x19'); they "
+        "are not written and no longer named",
+        "Stream 't': 60 values of record fields outside the schema were not written "
+        "(fields: extra, " + ", ".join(f"x{i:02d}" for i in range(19)) + " and others)",
+    ]

@@ -113,6 +113,48 @@ def test_existing_file_with_overwrite_false(run_cli: Run, out_dir: Path) -> None
         ),
         pytest.param({"format": "pdf"}, "'pdf' is not one of", id="format"),
         pytest.param({"delimiter": ";;"}, "is too long", id="delimiter"),
+        pytest.param(
+            {"encoding": "hex"},
+            "Setting encoding: 'hex' is a codec but not a text encoding",
+            id="bytes-codec",
+        ),
+        pytest.param(
+            {"encoding": "rot13"},
+            "Setting encoding: 'rot13' is a codec but not a text encoding",
+            id="text-to-text-codec",
+        ),
+        pytest.param(
+            {"file_naming": "{}"},
+            "Setting file_naming '{}' has unknown placeholder(s) {}; use "
+            "{stream_name}, {timestamp}, {date} (write {{ and }} for literal braces)",
+            id="empty-placeholder",
+        ),
+        pytest.param(
+            {"file_naming": "{0}-{stream_name}"},
+            "unknown placeholder(s) {0}",
+            id="numeric-placeholder",
+        ),
+        pytest.param(
+            {"file_naming": "{stream_name:d}"},
+            "Setting file_naming '{stream_name:d}' cannot be rendered",
+            id="bad-format-spec",
+        ),
+        pytest.param(
+            {"file_naming": "{stream_name}\u0000"},
+            "Setting file_naming '{stream_name}\\x00' contains the control "
+            "character '\\x00' at position 13; remove it",
+            id="nul-in-pattern",
+        ),
+        pytest.param(
+            {"file_naming": "{stream_name}\n"},
+            "contains the control character '\\n'",
+            id="newline-in-pattern",
+        ),
+        pytest.param(
+            {"output_path": "out\u0000put"},
+            "Setting output_path 'out\\x00put' contains the control character",
+            id="nul-in-output-path",
+        ),
     ],
 )
 def test_bad_settings(
@@ -133,9 +175,13 @@ def test_two_streams_cannot_share_a_file(run_cli: Run, out_dir: Path) -> None:
 
     assert result.returncode == 1
     assert (
-        "Setting file_naming '{stream_name}' gives the same file "
-        f"{out_dir / 'users_eu.csv'} for streams 'users/eu' and 'users_eu'"
+        f"Input line 5: Streams 'users/eu' and 'users_eu' both need the file "
+        f"{out_dir / 'users_eu.csv'}: the stream names are the same once the "
+        "characters file systems reject"
     ) in result.stderr
+    assert "Give one stream another name with a stream map" in result.stderr
+    assert "include {stream_name}" not in result.stderr  # the pattern has it
+    assert "Traceback" not in result.stderr
     assert files_in(out_dir) == []
 
 
@@ -150,9 +196,15 @@ def test_text_the_encoding_cannot_hold(run_cli: Run, out_dir: Path) -> None:
     assert files_in(out_dir) == []
 
 
-def test_sigterm_mid_stream_publishes_nothing(out_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_sigterm_mid_stream_publishes_nothing(
+    out_dir: Path, tmp_path: Path, file_format: str
+) -> None:
     config = tmp_path / "config.json"
-    config.write_text(json.dumps({"output_path": str(out_dir)}))
+    config.write_text(json.dumps({"output_path": str(out_dir), "format": file_format}))
+    # CSV rows go to the .part file at once; XLSX rows to xlsxwriter's sheet
+    # files in a temporary folder, the .part file is made only at the end.
+    started = ".fake.csv.part" if file_format == "csv" else ".target-files-*.tmp"
     script = Path(sys.executable).with_name("target-files")
     with subprocess.Popen(
         [str(script), "--config", str(config)],
@@ -168,7 +220,7 @@ def test_sigterm_mid_stream_publishes_nothing(out_dir: Path, tmp_path: Path) -> 
         process.stdin.write(to_lines(sample_messages(50)[:-1]))  # no end, no state
         process.stdin.flush()
         deadline = time.monotonic() + 20
-        while not (out_dir / ".fake.csv.part").exists():
+        while not any(out_dir.glob(started)):
             assert time.monotonic() < deadline, "the target never opened its file"
             time.sleep(0.05)
         process.send_signal(signal.SIGTERM)
@@ -176,5 +228,8 @@ def test_sigterm_mid_stream_publishes_nothing(out_dir: Path, tmp_path: Path) -> 
         returncode = process.wait(timeout=20)
 
     assert returncode == 128 + signal.SIGTERM
-    assert "Stopped by signal SIGTERM before the end of input" in stderr
-    assert files_in(out_dir) == []
+    assert (
+        "Stopped by signal SIGTERM before the end of input; no file was written "
+        "under its final name" in stderr
+    )
+    assert list(out_dir.iterdir()) == []  # no file, no temporary folder

@@ -20,6 +20,7 @@ from files_samples import (
 )
 
 from target_files import xlsx_writer
+from target_files.cells import parse_datetime
 from target_files.naming import sheet_name
 
 ROWS = 60
@@ -190,3 +191,85 @@ def test_workbook_with_unsafe_stream_name_opens(
     expected_sheet = "public_销售订单_2024__archive_-with-a-very-long-name"[:31]
     assert list(sheets) == [expected_sheet]
     assert len(sheets[expected_sheet]) == 3
+
+
+UTC = datetime.timezone.utc
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "2024-05-06T07:08:09Z", datetime.datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC),
+            id="zulu",
+        ),
+        pytest.param(
+            "2024-05-06 07:08:09.5", datetime.datetime(2024, 5, 6, 7, 8, 9, 500000),
+            id="one-digit-fraction",
+        ),
+        pytest.param(
+            "2024-05-06T07:08:09.123456789Z",
+            datetime.datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC),
+            id="nanoseconds-cut",
+        ),
+        pytest.param(
+            "2024-05-06T07:08:09.1234+0530",
+            datetime.datetime(
+                2024, 5, 6, 7, 8, 9, 123400,
+                tzinfo=datetime.timezone(datetime.timedelta(hours=5, minutes=30)),
+            ),
+            id="offset-without-colon",
+        ),
+        pytest.param(
+            "2024-05-06T07:08-05",
+            datetime.datetime(
+                2024, 5, 6, 7, 8, tzinfo=datetime.timezone(-datetime.timedelta(hours=5))
+            ),
+            id="minutes-and-hour-offset",
+        ),
+        pytest.param("2024-05-06", datetime.datetime(2024, 5, 6), id="date-only"),
+        pytest.param("2024-02-30T00:00:00", None, id="no-such-day"),
+        pytest.param("2024-05-06T24:00:00", None, id="hour-24"),
+        pytest.param("2024-05-06T07:08:09+24:00", None, id="offset-a-day"),
+        pytest.param("20240506T070809", None, id="basic-format"),
+        pytest.param("2024-W19-1", None, id="week-date"),
+        pytest.param("٢٠٢٤-05-06", None, id="non-ascii-digits"),
+    ],
+)  # fmt: skip
+def test_date_time_parsing_is_the_same_on_every_python(
+    text: str, expected: datetime.datetime | None
+) -> None:
+    """fromisoformat differs between 3.10 and 3.11+; this parser does not."""
+    assert parse_datetime(text) == expected
+    if expected is not None:
+        assert parse_datetime(text).tzinfo == expected.tzinfo  # type: ignore[union-attr]
+
+
+def test_zulu_and_nanosecond_date_times_are_excel_date_times(
+    run_target: t.Callable[..., t.Any], out_dir: Path
+) -> None:
+    schema = {
+        "properties": {
+            "when": {"type": "string", "format": "date-time"},
+            "day": {"type": ["string", "null"], "format": "date"},
+        }
+    }
+    records = [
+        {"when": "2024-05-06T07:08:09.123456789Z", "day": "2024-05-06"},
+        {"when": "2024-05-06 07:08:09.5+02:00", "day": "20240506"},
+    ]
+    run_target(
+        [
+            schema_message("t", schema, key_properties=[]),
+            *(record_message(r, "t") for r in records),
+        ],
+        format="xlsx",
+    )
+
+    sheet = openpyxl.load_workbook(out_dir / "t.xlsx")["t"]
+    first, second = sheet[2], sheet[3]
+    # Excel stores milliseconds at best.
+    assert first[0].value == datetime.datetime(2024, 5, 6, 7, 8, 9, 123000)
+    assert first[1].value == datetime.datetime(2024, 5, 6)
+    assert second[0].value == datetime.datetime(2024, 5, 6, 5, 8, 9, 500000)
+    assert second[1].value == "20240506"  # only YYYY-MM-DD is a date: text
