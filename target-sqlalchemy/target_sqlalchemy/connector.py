@@ -2,65 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import typing as t
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 
 import sqlalchemy as sa
 from singer_sdk.sql import SQLConnector
-from sqlalchemy.schema import CreateColumn
 
-from target_sqlalchemy import typemap
+from target_sqlalchemy import ddl, evolution, sqlite_rebuild, typemap
 from target_sqlalchemy.errors import (
     DatabaseConnectionError,
     SchemaMappingError,
+    TableChangeError,
+    UnsupportedChangeError,
     database_message,
     redact,
 )
-from target_sqlalchemy.typemap import ColumnSpec, Kind
+from target_sqlalchemy.reflection import TableInfo, reflect_table
+from target_sqlalchemy.typemap import ColumnSpec
+
+__all__ = ["DEFAULT_URL", "SQLAlchemyConnector", "TableInfo", "build_table"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_URL = "sqlite:///output/warehouse.db"
 
 _IDENTIFIER_LIMITS = {"mysql": 64, "postgresql": 63}
-
-
-@dataclass
-class TableInfo:
-    """What the target knows about a table it loads.
-
-    Attributes:
-        schema: Schema (database on MySQL) or None for the default.
-        name: Table name.
-        columns: Reflected column name -> (kind, string length).
-        unique_sets: Column sets backed by a primary key or unique index.
-        created: Whether this run created the table.
-    """
-
-    schema: str | None
-    name: str
-    columns: dict[str, tuple[Kind, int | None]] = field(default_factory=dict)
-    unique_sets: list[frozenset[str]] = field(default_factory=list)
-    created: bool = False
-
-    def has_unique(self, keys: t.Sequence[str]) -> bool:
-        """Whether a unique constraint covers exactly these key columns.
-
-        Args:
-            keys: Key column names.
-
-        Returns:
-            True when an upsert can target the keys with ON CONFLICT.
-        """
-        return frozenset(keys) in self.unique_sets
-
-    @property
-    def label(self) -> str:
-        """Human-readable ``schema.table`` for messages."""
-        return f"{self.schema}.{self.name}" if self.schema else self.name
 
 
 def build_table(
@@ -143,9 +113,10 @@ class SQLAlchemyConnector(SQLConnector):
     def redacted_url(self) -> str:
         """The URL with its password hidden, for messages."""
         try:
-            return sa.make_url(self.sqlalchemy_url).render_as_string(hide_password=True)
+            url = sa.make_url(self.sqlalchemy_url).render_as_string(hide_password=True)
         except sa.exc.ArgumentError:
-            return redact(self.sqlalchemy_url)
+            url = self.sqlalchemy_url
+        return redact(url, self.sqlalchemy_url)
 
     def create_engine(self) -> sa.Engine:
         """Create the engine; for SQLite files, create the folder first.
@@ -203,8 +174,8 @@ class SQLAlchemyConnector(SQLConnector):
                 pass
         except sa.exc.DBAPIError as exc:
             msg = (
-                f"cannot connect to database {self.redacted_url}: "
-                f"{database_message(exc)}"
+                f"cannot connect to database {self.redacted_url} "
+                f"(setting sqlalchemy_url): {database_message(exc)}"
             )
             raise DatabaseConnectionError(redact(msg, self.sqlalchemy_url)) from None
 
@@ -280,6 +251,27 @@ class SQLAlchemyConnector(SQLConnector):
         """
         return typemap.sql_type(self.dialect_name, spec)
 
+    @property
+    def key_collation(self) -> str | None:
+        """Binary collation for string key columns on MySQL/MariaDB, else None.
+
+        The default collations compare case- and trailing-space-insensitively,
+        so keys ``abc``, ``ABC`` and ``abc `` would be one row; PostgreSQL and
+        SQLite compare keys exactly. MariaDB: ``utf8mb4_nopad_bin``; MySQL 8:
+        ``utf8mb4_0900_bin`` (both NO PAD); older MySQL ``utf8mb4_bin``.
+        """
+        if self.dialect_name != "mysql":
+            return None
+        dialect = self._engine.dialect
+        if dialect.server_version_info is None:
+            with self._engine.connect():
+                pass  # the first connection reads the server's version
+        if getattr(dialect, "is_mariadb", False):
+            return "utf8mb4_nopad_bin"
+        if (dialect.server_version_info or (0,)) >= (8, 0, 1):
+            return "utf8mb4_0900_bin"
+        return "utf8mb4_bin"
+
     # Reflection and DDL
 
     def reflect(self, schema: str | None, name: str) -> TableInfo | None:
@@ -290,25 +282,9 @@ class SQLAlchemyConnector(SQLConnector):
             name: Table name.
 
         Returns:
-            The table's description, or None.
+            The table's description.
         """
-        inspector = sa.inspect(self._engine)
-        if not inspector.has_table(name, schema=schema):
-            return None
-        info = TableInfo(schema=schema, name=name)
-        for column in inspector.get_columns(name, schema=schema):
-            info.columns[column["name"]] = typemap.reflected_kind(column["type"])
-        pk = inspector.get_pk_constraint(name, schema=schema)
-        if pk and pk.get("constrained_columns"):
-            info.unique_sets.append(frozenset(pk["constrained_columns"]))
-        for unique in inspector.get_unique_constraints(name, schema=schema):
-            info.unique_sets.append(frozenset(unique["column_names"]))
-        for index in inspector.get_indexes(name, schema=schema):
-            if index.get("unique") and all(index["column_names"]):
-                info.unique_sets.append(
-                    frozenset(t.cast("list[str]", index["column_names"]))
-                )
-        return info
+        return reflect_table(self._engine, self.dialect_name, schema, name)
 
     def prepare(
         self,
@@ -329,27 +305,57 @@ class SQLAlchemyConnector(SQLConnector):
 
         Returns:
             The table's description after the changes.
+
+        Raises:
+            TableChangeError: If the database refuses a change (the message
+                names the table and the column).
         """
         with self._ddl_lock:
             if schema:
-                self.prepare_schema(schema)
+                with self._refused(f"schema {schema}", "creating it"):
+                    self.prepare_schema(schema)
             info = self.reflect(schema, name)
             if info is None:
-                table = build_table(
-                    self.dialect_name, schema, name, specs, primary_key=primary_key
-                )
-                logger.info("Creating table %s", table.fullname)
-                table.create(self._engine)
-                info = self.reflect(schema, name)
-                assert info is not None  # noqa: S101 - created just above
-                info.created = True
-                return info
+                return self._create(schema, name, specs, primary_key)
             for spec in specs:
                 if spec.name not in info.columns:
                     self.add_column(info, spec)
                 else:
-                    self._widen(info, spec)
+                    self.widen(info, spec)
             return info
+
+    @contextlib.contextmanager
+    def _refused(self, where: str, what: str) -> t.Iterator[None]:
+        # DDL errors name the table (or schema) and the column changed.
+        try:
+            yield
+        except sa.exc.SQLAlchemyError as exc:
+            msg = f"{where}: {what} failed: {database_message(exc)}"
+            raise TableChangeError(redact(msg, self.sqlalchemy_url)) from None
+        except UnsupportedChangeError as exc:
+            msg = f"{where}: {what} is not possible: {exc}"
+            raise UnsupportedChangeError(msg) from None
+
+    def _create(
+        self,
+        schema: str | None,
+        name: str,
+        specs: t.Sequence[ColumnSpec],
+        primary_key: t.Sequence[str],
+    ) -> TableInfo:
+        table = build_table(
+            self.dialect_name, schema, name, specs, primary_key=primary_key
+        )
+        logger.info("Creating table %s", table.fullname)
+        label = f"{schema}.{name}" if schema else name
+        with self._refused(f"table {label}", "creating the table"):
+            table.create(self._engine)
+        info = self.reflect(schema, name)
+        if info is None:  # pragma: no cover - created just above
+            msg = f"table {label} was created but cannot be read back"
+            raise TableChangeError(msg)
+        info.created = True
+        return info
 
     def add_column(self, info: TableInfo, spec: ColumnSpec) -> None:
         """Add a nullable column to an existing table.
@@ -358,91 +364,112 @@ class SQLAlchemyConnector(SQLConnector):
             info: The table.
             spec: The new column.
         """
-        column = sa.Column(spec.name, self.sql_type(spec), quote=True)
-        clause = CreateColumn(column).compile(dialect=self._engine.dialect)
-        table = self._quoted_table(info)
-        keyword = {"mssql": "ADD", "oracle": "ADD"}.get(self.dialect_name, "ADD COLUMN")
-        ddl = f"ALTER TABLE {table} {keyword} {clause}"
+        dialect = self._engine.dialect
+        column_type = ddl.type_sql(dialect, self.sql_type(spec))
+        statement = ddl.add_column(
+            dialect, self.quoted_table(info), spec.name, column_type
+        )
         logger.info("Adding column %s to %s", spec.name, info.label)
-        logger.debug("DDL: %s", ddl)
-        with self.begin() as conn:
-            conn.exec_driver_sql(ddl)
-        info.columns[spec.name] = (spec.kind, spec.max_length)
-
-    def _quoted_table(self, info: TableInfo) -> str:
-        return str(
-            self._engine.dialect.identifier_preparer.format_table(
-                sa.Table(
-                    info.name,
-                    sa.MetaData(),
-                    schema=info.schema,
-                    quote=True,
-                    quote_schema=True,
-                )
-            )
+        what = f"adding column {spec.name!r} ({column_type})"
+        with self._refused(f"table {info.label}", what):
+            self._run([statement])
+        info.columns[spec.name] = evolution.Existing(spec.kind).holding(
+            spec, column_type
         )
 
-    def alter_column_ddl(
-        self, info: TableInfo, spec: ColumnSpec, *, nullable: bool = True
-    ) -> str | None:
-        """Return DDL that changes a column's type, or None if unsupported.
+    def _run(self, statements: t.Sequence[str]) -> None:
+        # Quoted names are not %-escaped (see ddl), so no parameters are
+        # passed and the driver leaves % alone.
+        with self.begin() as conn:
+            for statement in statements:
+                logger.debug("DDL: %s", statement)
+                conn.exec_driver_sql(
+                    statement, execution_options={"no_parameters": True}
+                )
+
+    def widen(self, info: TableInfo, spec: ColumnSpec) -> None:
+        """Widen a column, if needed, to hold the stream's kind (see evolution).
 
         Args:
             info: The table.
-            spec: The column with its new kind.
-            nullable: Whether the column accepts NULL (MySQL restates it).
-
-        Returns:
-            The statement, or None where the dialect cannot alter types (SQLite,
-            which stores any value in any column anyway).
+            spec: The column the stream describes.
         """
-        dialect = self._engine.dialect
-        prep = dialect.identifier_preparer
-        table = self._quoted_table(info)
-        column = prep.quote_identifier(spec.name)
-        new_type = self.sql_type(spec).compile(dialect=dialect)
-        name = self.dialect_name
-        if name == "postgresql":
-            return (
-                f"ALTER TABLE {table} ALTER COLUMN {column} TYPE {new_type} "
-                f"USING {column}::{new_type}"
-            )
-        if name == "mysql":
-            null = "NULL" if nullable else "NOT NULL"
-            return f"ALTER TABLE {table} MODIFY COLUMN {column} {new_type} {null}"
-        if name == "mssql":
-            return f"ALTER TABLE {table} ALTER COLUMN {column} {new_type}"
-        if name == "oracle":
-            return f"ALTER TABLE {table} MODIFY ({column} {new_type})"
-        return None
-
-    def _widen(self, info: TableInfo, spec: ColumnSpec) -> None:
-        target = typemap.widened(info.columns[spec.name], spec)
-        if target is None:
+        family = self.dialect_name
+        existing = info.columns[spec.name]
+        joined = evolution.join(existing, spec, family)
+        warning = evolution.precision_warning(existing, spec, joined, family)
+        if warning:
+            logger.warning("Column %s of table %s %s", spec.name, info.label, warning)
+        if not evolution.needs_alter(existing, joined, family):
+            info.columns[spec.name] = existing.holding(joined, existing.type_sql)
             return
-        in_key = any(spec.name in keys for keys in info.unique_sets)
-        ddl = self.alter_column_ddl(info, target, nullable=not in_key)
-        if ddl is None:
-            logger.debug(
-                "Column %s of %s keeps its type: %s cannot alter types",
-                spec.name,
-                info.label,
-                self.dialect_name,
-            )
-            return
+        new_type = self.sql_type(joined)
+        new_sql = ddl.type_sql(self._engine.dialect, new_type)
         logger.info(
-            "Widening column %s of %s to %s",
+            "Widening column %s of %s from %s to %s",
             spec.name,
             info.label,
-            self.sql_type(target).compile(dialect=self._engine.dialect),
+            existing.type_sql,
+            new_sql,
         )
-        logger.debug("DDL: %s", ddl)
-        with self.begin() as conn:
-            conn.exec_driver_sql(ddl)
-        info.columns[spec.name] = (target.kind, target.max_length)
+        what = f"widening column {spec.name!r} from {existing.type_sql} to {new_sql}"
+        with self._refused(f"table {info.label}", what):
+            if family == "sqlite":
+                with self._engine.connect() as conn:
+                    changes = {spec.name: (existing.kind, new_type)}
+                    sqlite_rebuild.rebuild(conn, info.schema, info.name, changes)
+            else:
+                self._run(self.alter_column_ddl(info, spec.name, joined, new_sql))
+        info.columns[spec.name] = existing.holding(joined, new_sql)
+
+    def alter_column_ddl(
+        self, info: TableInfo, name: str, target: ColumnSpec, new_sql: str
+    ) -> list[str]:
+        """Statements that change a column's type (see ``ddl.alter_column``).
+
+        Args:
+            info: The table.
+            name: The column.
+            target: The kind it widens to.
+            new_sql: The compiled new type.
+
+        Returns:
+            The statements.
+        """
+        return ddl.alter_column(
+            self._engine.dialect,
+            self.quoted_table(info),
+            name,
+            info.columns[name],
+            target,
+            new_sql,
+        )
+
+    def loading_specs(
+        self, info: TableInfo, specs: t.Sequence[ColumnSpec]
+    ) -> list[ColumnSpec]:
+        """The columns as the loader writes them, after the table was prepared.
+
+        A column wider than the stream's kind takes values in its own form
+        (see ``evolution.conversion_kind``).
+
+        Args:
+            info: The prepared table.
+            specs: The columns the stream describes.
+
+        Returns:
+            The specs with each kind replaced by the kind to convert to.
+        """
+        return [
+            replace(
+                spec,
+                kind=evolution.conversion_kind(info.columns[spec.name].kind, spec.kind),
+            )
+            for spec in specs
+        ]
 
     def quoted_table(self, info: TableInfo) -> str:
-        """The table's fully qualified, quoted name.
+        """The table's fully qualified, quoted name, for SQL run without parameters.
 
         Args:
             info: The table.
@@ -450,4 +477,4 @@ class SQLAlchemyConnector(SQLConnector):
         Returns:
             The name as it appears in SQL.
         """
-        return self._quoted_table(info)
+        return ddl.qualified(self._engine.dialect, info.schema, info.name)

@@ -8,6 +8,8 @@ and carries a one-line message naming what failed and where::
     ├── RecordValueError       a record value cannot be converted for its column
     ├── SchemaMappingError     a stream or property cannot become a table/column
     ├── DatabaseConnectionError  the database is unreachable (URL redacted)
+    ├── TableChangeError       the database refused to create or change a table
+    │   └── UnsupportedChangeError  a column change the database cannot make
     └── BatchLoadError         the database rejected a batch (rolled back)
 """
 
@@ -42,14 +44,32 @@ class BatchLoadError(TargetSQLAlchemyError):
     """The database rejected a batch; the batch was rolled back."""
 
 
+class TableChangeError(TargetSQLAlchemyError):
+    """The database refused to create a table or to add or widen a column."""
+
+
+class UnsupportedChangeError(TableChangeError, NotImplementedError):
+    """A column change the database cannot make in place."""
+
+
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.\-]*://[^:/@\s]*:)[^@\s]*@", re.I)
+#: Query parameters of a URL (or ``key=value`` pairs in a DSN) that carry a
+#: secret: passwords, tokens, secrets and key-ish names such as ``api_key``.
+_SECRET_PARAM = re.compile(
+    r"(?P<head>(?:^|[?&;\s])[\w.\-]*"
+    r"(?:pass(?:word|wd)?|pwd|secret|token|credential|auth|key)[\w.\-]*=)"
+    r"(?P<value>[^&;\s]*)",
+    re.I,
+)
 
 
 def redact(text: str, url: str | sa.URL | None = None) -> str:
     """Hide passwords in a message.
 
-    Replaces the password of ``url`` wherever it appears, and the password part
-    of anything in ``text`` that looks like a URL with credentials.
+    Replaces the password of ``url`` and the values of its secret query
+    parameters (``?password=``, ``sslpassword``, ``token``, ``api_key``...)
+    wherever they appear, the password part of anything in ``text`` that looks
+    like a URL with credentials, and secret ``name=value`` parameters.
 
     Args:
         text: The message to clean.
@@ -59,13 +79,25 @@ def redact(text: str, url: str | sa.URL | None = None) -> str:
         The message with passwords replaced by ``***``.
     """
     if url is not None:
-        try:
-            password = sa.make_url(url).password
-        except sa.exc.ArgumentError:
-            password = None
-        if password:
-            text = text.replace(str(password), "***")
-    return _URL_PASSWORD.sub(r"\g<head>***@", text)
+        for secret in _url_secrets(url):
+            text = text.replace(secret, "***")
+    text = _URL_PASSWORD.sub(r"\g<head>***@", text)
+    return _SECRET_PARAM.sub(r"\g<head>***", text)
+
+
+def _url_secrets(url: str | sa.URL) -> list[str]:
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        # Not a URL SQLAlchemy parses: fall back to the text patterns.
+        return []
+    secrets = [str(parsed.password)] if parsed.password else []
+    for key, value in parsed.query.items():
+        if _SECRET_PARAM.match(f"&{key}="):
+            values = value if isinstance(value, tuple) else (value,)
+            secrets.extend(v for v in values if v)
+    # Longest first, so a secret containing another is hidden whole.
+    return sorted(set(secrets), key=len, reverse=True)
 
 
 def database_message(exc: BaseException) -> str:

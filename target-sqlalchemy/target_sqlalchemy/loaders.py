@@ -18,13 +18,12 @@ get delete-then-insert by key instead of the native upsert.
 from __future__ import annotations
 
 import logging
-import re
 import typing as t
 import uuid
 
 import sqlalchemy as sa
 
-from target_sqlalchemy import merge, values
+from target_sqlalchemy import ddl, merge, values
 from target_sqlalchemy.typemap import ColumnSpec
 
 if t.TYPE_CHECKING:
@@ -169,12 +168,14 @@ class SQLiteLoader(Loader):
 
 
 class MySQLLoader(Loader):
-    """MySQL/MariaDB: multi-row INSERT statements below ``max_allowed_packet``."""
+    """MySQL/MariaDB: multi-row INSERT statements below ``max_allowed_packet``.
 
-    _VALUES = re.compile(
-        r"\sVALUES\s*(\(.*?\))(?=\s*(?:ON DUPLICATE KEY UPDATE|AS |$))",
-        re.IGNORECASE | re.DOTALL,
-    )
+    The statement text is built here, not compiled by SQLAlchemy: it runs on
+    a raw cursor without parameters, so names must be quoted without the
+    ``%`` doubling SQLAlchemy applies for pymysql, and the VALUES list is
+    placed by construction.
+    """
+
     #: Upper bound for one statement; bigger ones gain nothing measurable.
     max_statement_chars = 2 * 1024 * 1024
 
@@ -229,18 +230,12 @@ class MySQLLoader(Loader):
     def _write(
         self, conn: sa.Connection, rows: t.Sequence[Row], *, upsert: bool
     ) -> None:
-        stmt: t.Any = (
-            merge.mysql_upsert(self.table, self.keys)
-            if upsert
-            else (sa.insert(self.table))
+        head, tail = merge.mysql_insert_text(
+            conn.dialect,
+            self.connector.quoted_table(self.info),
+            self.names,
+            self.keys if upsert else (),
         )
-        sql = str(stmt.compile(dialect=conn.dialect))
-        match = self._VALUES.search(sql)
-        if match is None:  # pragma: no cover - the compiled form is fixed
-            msg = f"unexpected INSERT form: {sql[:200]}"
-            raise RuntimeError(msg)
-        head = sql[: match.start(1)]
-        tail = sql[match.end(1) :]
         dbapi = conn.connection.dbapi_connection
         escape = (lambda row: row) if self.literal else dbapi.escape  # type: ignore[union-attr]
         limit = self._statement_limit(conn)
@@ -305,14 +300,21 @@ class PostgresLoader(Loader):
         """
         return "\t".join(fields) + "\n"
 
-    def _copy(self, conn: sa.Connection, table_sql: str, rows: t.Sequence[Row]) -> None:
-        prep = conn.dialect.identifier_preparer
-        columns = ", ".join(prep.quote_identifier(n) for n in self.names)
-        sql = f"COPY {table_sql} ({columns}) FROM STDIN"
-        logger.debug("SQL: %s", sql)
+    def _copy(
+        self, conn: sa.Connection, table: tuple[str, ...], rows: t.Sequence[Row]
+    ) -> None:
+        from psycopg2 import sql  # noqa: PLC0415 - only with PostgreSQL
+
+        # psycopg2 quotes the names for the statement it runs itself: COPY
+        # takes no parameters, so SQLAlchemy's %-doubled quoting would stay.
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(*table),
+            sql.SQL(", ").join(sql.Identifier(n) for n in self.names),
+        )
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.copy_expert(sql, _LineStream(rows), size=1 << 16)
+            logger.debug("SQL: %s", statement.as_string(cursor))
+            cursor.copy_expert(statement, _LineStream(rows), size=1 << 16)
         finally:
             cursor.close()
 
@@ -325,18 +327,19 @@ class PostgresLoader(Loader):
         """
         if not rows:
             return
-        target_sql = self.connector.quoted_table(self.info)
         if not self.keys:
-            self._copy(conn, target_sql, rows)
+            target = (self.info.schema, self.info.name)
+            self._copy(conn, tuple(n for n in target if n), rows)
             return
-        prep = conn.dialect.identifier_preparer
-        stage_sql = prep.quote_identifier(self._stage_name)
-        columns = ", ".join(prep.quote_identifier(n) for n in self.names)
+        dialect = conn.dialect
+        columns = ", ".join(ddl.quote(dialect, n) for n in self.names)
         conn.exec_driver_sql(
-            f"CREATE TEMPORARY TABLE {stage_sql} ON COMMIT DROP AS "
-            f"SELECT {columns} FROM {target_sql} WITH NO DATA"
+            f"CREATE TEMPORARY TABLE {ddl.quote(dialect, self._stage_name)} "
+            f"ON COMMIT DROP AS SELECT {columns} "
+            f"FROM {self.connector.quoted_table(self.info)} WITH NO DATA",
+            execution_options={"no_parameters": True},
         )
-        self._copy(conn, stage_sql, rows)
+        self._copy(conn, (self._stage_name,), rows)
         if self._upsert is not None:
             conn.execute(self._upsert)
             return

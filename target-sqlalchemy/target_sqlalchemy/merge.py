@@ -1,7 +1,8 @@
 """Upsert statements built with SQLAlchemy Core, one per dialect family.
 
 PostgreSQL and SQLite use ``INSERT ... ON CONFLICT DO UPDATE``, MySQL/MariaDB
-``INSERT ... ON DUPLICATE KEY UPDATE``; SQL Server and Oracle get ``MERGE``
+``INSERT ... ON DUPLICATE KEY UPDATE`` (as text, see ``mysql_insert_text``);
+SQL Server and Oracle get ``MERGE``
 from the small ``Merge`` construct below, compiled per dialect.
 """
 
@@ -10,9 +11,11 @@ from __future__ import annotations
 import typing as t
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ClauseElement, Executable
+
+from target_sqlalchemy import ddl
 
 if t.TYPE_CHECKING:
     from sqlalchemy.sql.compiler import SQLCompiler
@@ -89,22 +92,52 @@ def sqlite_upsert(table: sa.Table, keys: t.Sequence[str]) -> sqlite.Insert:
     return _on_conflict(sqlite.insert(table), table, keys, others)
 
 
-def mysql_upsert(table: sa.Table, keys: t.Sequence[str]) -> mysql.Insert:
-    """``INSERT ... VALUES (...) ON DUPLICATE KEY UPDATE`` for MySQL/MariaDB.
+def mysql_insert_text(
+    dialect: sa.Dialect,
+    table: str,
+    names: t.Sequence[str],
+    keys: t.Sequence[str] = (),
+) -> tuple[str, str]:
+    """The text around the VALUES rows of a MySQL/MariaDB multi-row INSERT.
+
+    ``head + "(..),(..)" + tail`` is ``INSERT INTO t (cols) VALUES ...``, with
+    ``ON DUPLICATE KEY UPDATE`` when there are keys. The text is meant to run
+    without parameters: names are quoted without doubling ``%``.
 
     Args:
-        table: Target table with the loaded columns.
-        keys: Key columns backed by a primary or unique key.
+        dialect: The MySQL or MariaDB dialect (its server version decides
+            between ``VALUES(col)`` and the row alias MySQL 8.0.20+ prefers).
+        table: The quoted table name.
+        names: Column names, in row order.
+        keys: Key columns backed by a primary or unique key; empty to append.
 
     Returns:
-        The insert statement.
-    """
-    stmt = mysql.insert(table)
-    others = [c.name for c in table.columns if c.name not in keys]
-    if not others:
-        # Nothing to update: assigning a key to itself makes the row a no-op.
-        others = [keys[0]]
-    return stmt.on_duplicate_key_update({n: stmt.inserted[n] for n in others})
+        The head (up to and including ``VALUES``) and the tail.
+
+    Example:
+        >>> from sqlalchemy.dialects import mysql
+        >>> mysql_insert_text(mysql.dialect(), "`t`", ["id", "a%"], ["id"])
+        ('INSERT INTO `t` (`id`, `a%`) VALUES ', ' ON DUPLICATE KEY UPDATE `a%` = VALUES(`a%`)')
+    """  # noqa: E501
+    columns = ", ".join(ddl.quote(dialect, n) for n in names)
+    head = f"INSERT INTO {table} ({columns}) VALUES "
+    if not keys:
+        return head, ""
+    # Nothing else to update: assigning a key to itself makes the row a no-op.
+    others = [n for n in names if n not in keys] or [keys[0]]
+    version = dialect.server_version_info or ()
+    alias = not getattr(dialect, "is_mariadb", False) and version >= (8, 0, 20)
+    assignments = ", ".join(
+        f"{ddl.quote(dialect, n)} = "
+        + (
+            f"new.{ddl.quote(dialect, n)}"
+            if alias
+            else f"VALUES({ddl.quote(dialect, n)})"
+        )
+        for n in others
+    )
+    tail = " AS new" if alias else ""
+    return head, f"{tail} ON DUPLICATE KEY UPDATE {assignments}"
 
 
 class Merge(Executable, ClauseElement):

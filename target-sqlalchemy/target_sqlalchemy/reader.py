@@ -73,7 +73,7 @@ class SingerLineReader(GenericSingerReader[str]):
         stats: dict[str, int] = defaultdict(int)
         for line in file_input or self.default_input:
             self.line_number += 1
-            if len(line) < 3 and not line.strip():  # noqa: PLR2004
+            if not line.strip():
                 continue
             self.line_size = len(line)
             self._current_message = line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import time
@@ -9,15 +10,16 @@ import typing as t
 
 import sqlalchemy as sa
 from singer_sdk.exceptions import InvalidRecord, MissingKeyPropertiesError
-from singer_sdk.sinks.core import BaseJSONSchemaValidator, JSONSchemaValidator
+from singer_sdk.sinks.core import BaseJSONSchemaValidator
 from singer_sdk.sql import SQLSink
 
-from target_sqlalchemy import values
+from target_sqlalchemy import typemap, values
 from target_sqlalchemy.connector import SQLAlchemyConnector, TableInfo
 from target_sqlalchemy.errors import (
     BatchLoadError,
     RecordValueError,
     SchemaMappingError,
+    TableChangeError,
     database_message,
     redact,
 )
@@ -53,7 +55,7 @@ class FastJSONSchemaValidator(BaseJSONSchemaValidator):
         Args:
             schema: The stream's JSON Schema.
         """
-        import fastjsonschema  # noqa: PLC0415 - optional, only when validating
+        import fastjsonschema  # noqa: PLC0415 - imported only when validating
 
         super().__init__(schema)
         self._errors = (fastjsonschema.JsonSchemaValueException,)
@@ -172,10 +174,7 @@ class SQLAlchemySink(SQLSink[SQLAlchemyConnector]):
         """
         if not self.config.get("validate_records", False):
             return None
-        try:
-            return FastJSONSchemaValidator(self.schema)
-        except ImportError:
-            return JSONSchemaValidator(self.schema)
+        return FastJSONSchemaValidator(self.schema)
 
     def _remove_sdc_metadata_from_schema(self) -> None:
         # Keep metadata columns the tap declares (e.g. _sdc_deleted_at).
@@ -208,7 +207,8 @@ class SQLAlchemySink(SQLSink[SQLAlchemyConnector]):
                 "in the stream's schema"
             )
             raise SchemaMappingError(msg)
-        return specs
+        connector = self.connector
+        return typemap.key_specs(connector.dialect_name, specs, connector.key_collation)
 
     def setup(self) -> None:
         """Create or evolve the table and build the row encoder."""
@@ -221,9 +221,10 @@ class SQLAlchemySink(SQLSink[SQLAlchemyConnector]):
             connector.check_identifier(spec.name, f"{label}: column")
         upsert_keys = [] if self.load_method == "append-only" else self.key_properties
         self._upsert_keys = list(upsert_keys)
-        self._info: TableInfo = connector.prepare(
-            self.schema_name, self.table_name, self._specs, self._upsert_keys
-        )
+        with self._naming_stream():
+            self._info: TableInfo = connector.prepare(
+                self.schema_name, self.table_name, self._specs, self._upsert_keys
+            )
         declared = {spec.name for spec in self._specs}
         for name, spec in _LAZY_COLUMNS.items():
             # Metadata columns the table already has are always written, so a
@@ -233,26 +234,38 @@ class SQLAlchemySink(SQLSink[SQLAlchemyConnector]):
                 self._prop_names.append(name)
         self._build_encoder()
 
+    @contextlib.contextmanager
+    def _naming_stream(self) -> t.Iterator[None]:
+        # Table changes fail in the connector, which knows the table and the
+        # column but not the stream.
+        try:
+            yield
+        except TableChangeError as exc:
+            raise type(exc)(f"stream '{self.stream_name}': {exc}") from None
+
     def _build_encoder(self) -> None:
+        specs = self.connector.loading_specs(self._info, self._specs)
         self._loader: Loader = loader_for(
-            self.connector, self._info, self._specs, self._upsert_keys
+            self.connector, self._info, specs, self._upsert_keys
         )
         loader = self._loader
         self._columns = [
-            (prop, loader.converter(spec))
-            for prop, spec in zip(self._prop_names, self._specs, strict=True)
+            (prop, self._key_limit(spec, loader.converter(spec)))
+            for prop, spec in zip(self._prop_names, specs, strict=True)
         ]
         self._null = loader.null
         self._pack = loader.pack
         self._key_props = [
-            self._prop_names[[s.name for s in self._specs].index(k)]
+            self._prop_names[[s.name for s in specs].index(k)]
             for k in self._upsert_keys
         ]
-        python = {
-            s.name: values.python_converter(s.kind, self.connector.dialect_name)
-            for s in self._specs
-        }
-        self._key_converters = [python[k] for k in self._upsert_keys]
+        dialect = self.connector.dialect_name
+        by_name = {s.name: s for s in specs}
+        # Duplicates are found on the values as the database compares them
+        # (1 and "1" are one integer key), not on the raw JSON.
+        self._key_converters = [
+            values.key_converter(by_name[k].kind, dialect) for k in self._upsert_keys
+        ]
         self._lazy = {
             name: spec
             for name, spec in _LAZY_COLUMNS.items()
@@ -273,13 +286,34 @@ class SQLAlchemySink(SQLSink[SQLAlchemyConnector]):
             TypeError,
         )
 
+    def _key_limit(
+        self, spec: ColumnSpec, convert: values.Converter
+    ) -> values.Converter:
+        # A key longer than its VARCHAR would fail the whole batch with a
+        # database message naming neither stream nor limit: check it here.
+        limit = self._info.columns[spec.name].length
+        dialect = self.connector.dialect_name
+        if not spec.is_key or spec.kind is not Kind.STRING or limit is None:
+            return convert
+        if dialect == "sqlite":
+            return convert  # SQLite does not enforce VARCHAR lengths
+        where = f"key column '{spec.name}' of table {self._info.label}"
+        note = ""
+        if dialect == "mysql":
+            note = (
+                f"; MySQL indexes at most {typemap.MYSQL_KEY_BYTES} bytes per key, "
+                "shared by its columns (declare maxLength to size them)"
+            )
+        return values.length_checked(convert, limit, where, note)
+
     def _add_lazy_column(self, name: str) -> None:
         # A metadata column first seen in a record (not declared by the schema):
         # load what is buffered with the old layout, then add the column.
         self._target.drain_one(self)
         spec = self._lazy[name]
         if spec.name not in self._info.columns:
-            self.connector.add_column(self._info, spec)
+            with self._naming_stream():
+                self.connector.add_column(self._info, spec)
         self._specs.append(spec)
         self._prop_names.append(name)
         self._build_encoder()
@@ -313,20 +347,22 @@ class SQLAlchemySink(SQLSink[SQLAlchemyConnector]):
         if not self._key_props:
             self._rows.append(self._pack(fields))
             return
-        key = tuple([record.get(p) for p in self._key_props])
-        if None in key:
+        raw = [record.get(p) for p in self._key_props]
+        if None in raw:
             msg = (
                 f"stream '{self.stream_name}': record has no value for key "
                 f"properties {self._key_props}"
             )
             raise MissingKeyError(msg)
+        try:
+            key = tuple([c(v) for c, v in zip(self._key_converters, raw, strict=True)])
+        except (ValueError, TypeError, OverflowError, ArithmeticError) as exc:
+            raise self._value_error(record, exc) from None
         if key in self._by_key or key in self._deleted:
             self._dupes += 1
         if self._hard_delete and record.get(DELETED_AT) is not None:
             self._by_key.pop(key, None)
-            self._deleted[key] = tuple(
-                [c(v) for c, v in zip(self._key_converters, key, strict=True)]
-            )
+            self._deleted[key] = key
         else:
             if self._deleted:
                 self._deleted.pop(key, None)
@@ -451,10 +487,24 @@ class SQLAlchemySink(SQLSink[SQLAlchemyConnector]):
 
     # ACTIVATE_VERSION
 
+    def _retire_statement(self, table: sa.Table, new_version: int) -> t.Any:
+        version = table.c[TABLE_VERSION]
+        # Any other version is an older sync: versions are not compared by
+        # size, so a clock step back or a change of unit (seconds to
+        # milliseconds) cannot keep old rows or delete new ones.
+        old = sa.or_(version != new_version, version.is_(None))
+        if self.hard_delete:
+            return sa.delete(table).where(old)
+        deleted_at = table.c[DELETED_AT]
+        now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+        return (
+            sa.update(table).where(old, deleted_at.is_(None)).values({DELETED_AT: now})
+        )
+
     def activate_version(self, new_version: int) -> None:
         """Remove (or soft-delete) rows not loaded with version ``new_version``.
 
-        Rows with an older or no ``_sdc_table_version`` are deleted when
+        Rows with another or no ``_sdc_table_version`` are deleted when
         ``hard_delete`` is on, else get ``_sdc_deleted_at`` set. The target calls
         this at the end of the input, after every record has been committed.
 
@@ -475,20 +525,9 @@ class SQLAlchemySink(SQLSink[SQLAlchemyConnector]):
             needed.append(_LAZY_COLUMNS[DELETED_AT])
         for spec in needed:
             if spec.name not in info.columns:
-                self.connector.add_column(info, spec)
-        table = self.connector.table(info, needed)
-        version = table.c[TABLE_VERSION]
-        old = sa.or_(version < new_version, version.is_(None))
-        if self.hard_delete:
-            stmt: t.Any = sa.delete(table).where(old)
-        else:
-            deleted_at = table.c[DELETED_AT]
-            now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-            stmt = (
-                sa.update(table)
-                .where(old, deleted_at.is_(None))
-                .values({DELETED_AT: now})
-            )
+                with self._naming_stream():
+                    self.connector.add_column(info, spec)
+        stmt = self._retire_statement(self.connector.table(info, needed), new_version)
         try:
             with self.connector.begin() as conn:
                 count = conn.execute(stmt).rowcount

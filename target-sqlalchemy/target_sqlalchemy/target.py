@@ -15,7 +15,12 @@ from singer_sdk.plugin_base import JSONSchemaValidator
 from singer_sdk.sql import SQLTarget
 
 from target_sqlalchemy.connector import DEFAULT_URL
-from target_sqlalchemy.errors import RecordValueError, TargetSQLAlchemyError, redact
+from target_sqlalchemy.errors import (
+    InputLineError,
+    RecordValueError,
+    TargetSQLAlchemyError,
+    redact,
+)
 from target_sqlalchemy.reader import SingerLineReader
 from target_sqlalchemy.sinks import TABLE_VERSION, SQLAlchemySink
 
@@ -208,6 +213,12 @@ class TargetSQLAlchemy(SQLTarget):
         except KeyError:
             self._assert_line_requires(message_dict, requires={"stream", "record"})
             raise
+        if not isinstance(record, dict):
+            msg = (
+                f"input line {self.line_number}: stream '{stream_name}': the "
+                f"RECORD's record is {_json_kind(record)}, not a JSON object"
+            )
+            raise InputLineError(msg)
         maps = self.mapper.stream_maps.get(stream_name)
         if maps is None:
             self._assert_sink_exists(stream_name)
@@ -369,8 +380,13 @@ class TargetSQLAlchemy(SQLTarget):
                 config=config,
                 file_input=file_input,
             )
-        except (ConfigValidationError, KeyboardInterrupt):
+        except KeyboardInterrupt:
             raise
+        except ConfigValidationError as exc:
+            # singer-sdk would log each error and then a bare "Config
+            # validation failed" last; the last line must say what is wrong.
+            cls.logger.error("%s", describe_config_failure(exc))  # noqa: TRY400
+            sys.exit(1)
         except Exception as exc:  # noqa: BLE001 - turned into one ERROR line
             cls.logger.debug("Failure details", exc_info=True)
             cls.logger.error("%s", describe_failure(exc))  # noqa: TRY400
@@ -389,6 +405,32 @@ def _unknown_setting(key: str, known: list[str]) -> str:
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     hint = f"; did you mean '{close[0]}'?" if close else ""
     return f"unknown setting '{key}'{hint}"
+
+
+def _json_kind(value: t.Any) -> str:
+    if isinstance(value, list):
+        return "a JSON array"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return "a JSON string"
+    if isinstance(value, bool):
+        return "a JSON boolean"
+    return "a JSON number"
+
+
+def describe_config_failure(exc: ConfigValidationError) -> str:
+    """One line listing every invalid setting (secrets already hidden).
+
+    Args:
+        exc: The validation error.
+
+    Returns:
+        The message for the last line of the log.
+    """
+    errors = [" ".join(str(e).split()) for e in exc.errors] or [str(exc)]
+    details = "; ".join(errors)
+    return f"target-sqlalchemy failed: invalid settings: {redact(details)}"
 
 
 def describe_failure(exc: BaseException) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import decimal
 import enum
 import typing as t
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mssql, mysql, oracle, postgresql
@@ -30,22 +30,15 @@ class Kind(str, enum.Enum):
     JSON = "json"
 
 
-#: Kinds ordered from narrowest to widest; a column only ever widens.
-_WIDTH = {
-    Kind.BOOLEAN: 0,
-    Kind.INTEGER: 1,
-    Kind.DECIMAL: 2,
-    Kind.NUMBER: 3,
-    Kind.DATE: 1,
-    Kind.DATETIME: 2,
-    Kind.TIME: 1,
-    Kind.STRING: 9,
-    Kind.JSON: 5,
-}
-
-#: Length of VARCHAR used where a database cannot index unbounded text.
+#: Length of VARCHAR used for key columns where a database cannot index
+#: unbounded text (SQL Server, Oracle).
 KEY_VARCHAR_LENGTH = 255
 _MYSQL_MAX_VARCHAR = 16383  # 65,535-byte row limit over 4-byte utf8mb4
+#: InnoDB indexes at most 3072 bytes per key: 768 four-byte utf8mb4 characters.
+MYSQL_KEY_BYTES = 3072
+#: Bytes a non-string key column takes in an InnoDB key (BIGINT, DATETIME(6),
+#: DOUBLE: 8; DECIMAL(38,s): 17 is the worst case we create).
+_MYSQL_KEY_FIXED_BYTES = 17
 
 
 @dataclass(frozen=True)
@@ -58,6 +51,10 @@ class ColumnSpec:
         max_length: ``maxLength`` of a string property, if any.
         scale: Decimal places of a ``multipleOf`` number, if any.
         is_key: Whether the column is one of the stream's key properties.
+        key_length: For string key columns on databases that index bounded
+            text only: the VARCHAR length the key gets (see ``key_specs``).
+        key_collation: For string key columns on MySQL/MariaDB: the binary
+            collation that compares keys exactly as PostgreSQL and SQLite do.
     """
 
     name: str
@@ -65,6 +62,8 @@ class ColumnSpec:
     max_length: int | None = None
     scale: int | None = None
     is_key: bool = False
+    key_length: int | None = None
+    key_collation: str | None = None
 
 
 def _types_of(prop: dict[str, t.Any]) -> list[str]:
@@ -142,18 +141,21 @@ def _string_type(dialect: str, spec: ColumnSpec) -> sa.types.TypeEngine[t.Any]:
     length = spec.max_length
     if dialect == "mysql":
         if spec.is_key:
-            return sa.VARCHAR(min(length or KEY_VARCHAR_LENGTH, 768))
+            size = spec.key_length or min(length or KEY_VARCHAR_LENGTH, 768)
+            if spec.key_collation:
+                return mysql.VARCHAR(
+                    size, charset="utf8mb4", collation=spec.key_collation
+                )
+            return sa.VARCHAR(size)
         if length is not None and length <= _MYSQL_MAX_VARCHAR:
             return sa.VARCHAR(length)
         return mysql.LONGTEXT()
-    if dialect == "mssql":
-        if spec.is_key or (length is not None and length <= 4000):  # noqa: PLR2004
-            return mssql.NVARCHAR(length or KEY_VARCHAR_LENGTH)
-        return mssql.NVARCHAR(None)
-    if dialect == "oracle":
-        if spec.is_key or (length is not None and length <= 4000):  # noqa: PLR2004
-            return sa.VARCHAR(length or KEY_VARCHAR_LENGTH)
-        return oracle.NCLOB()
+    if dialect in ("mssql", "oracle"):
+        if spec.is_key:
+            length = spec.key_length or min(length or KEY_VARCHAR_LENGTH, 4000)
+        elif length is None or length > 4000:  # noqa: PLR2004
+            return mssql.NVARCHAR(None) if dialect == "mssql" else oracle.NCLOB()
+        return mssql.NVARCHAR(length) if dialect == "mssql" else sa.VARCHAR(length)
     if length is not None:
         return sa.VARCHAR(length)
     return sa.Text()
@@ -179,7 +181,11 @@ def sql_type(dialect: str, spec: ColumnSpec) -> sa.types.TypeEngine[t.Any]:
             return oracle.BINARY_DOUBLE()
         return sa.Double()
     if kind is Kind.DECIMAL:
-        return sa.Numeric(38, min(spec.scale or 0, 30))
+        if spec.scale is None:
+            # The exact join of integers and floats (schema evolution):
+            # PostgreSQL's unconstrained NUMERIC.
+            return sa.Numeric()
+        return sa.Numeric(38, min(spec.scale, 30))
     if kind is Kind.BOOLEAN:
         if dialect == "oracle":
             return sa.SmallInteger()
@@ -217,72 +223,44 @@ def sql_type(dialect: str, spec: ColumnSpec) -> sa.types.TypeEngine[t.Any]:
     return _string_type(dialect, spec)
 
 
-def reflected_kind(sql: sa.types.TypeEngine[t.Any]) -> tuple[Kind, int | None]:
-    """Classify a reflected column type.
+def key_specs(
+    dialect: str, specs: t.Sequence[ColumnSpec], collation: str | None = None
+) -> list[ColumnSpec]:
+    """Give string key columns the length (and collation) their index allows.
+
+    InnoDB indexes at most 3072 bytes per key, so on MySQL/MariaDB the string
+    key columns share what the other key columns leave: each gets an equal
+    share of the characters, a column whose ``maxLength`` is below its share
+    takes only that and leaves the rest to the others. SQL Server and Oracle
+    get ``maxLength`` or 255; other databases index unbounded text.
 
     Args:
-        sql: Column type as reflected by SQLAlchemy.
+        dialect: Dialect family name.
+        specs: The stream's columns.
+        collation: Collation for string key columns (MySQL/MariaDB).
 
     Returns:
-        The kind and, for bounded strings, the length.
+        The columns, string keys with ``key_length``/``key_collation`` set.
     """
-    if isinstance(sql, sa.JSON):
-        return Kind.JSON, None
-    if isinstance(sql, sa.Boolean) or (
-        isinstance(sql, mysql.TINYINT) and getattr(sql, "display_width", None) == 1
-    ):
-        return Kind.BOOLEAN, None
-    if isinstance(sql, sa.Integer):
-        return Kind.INTEGER, None
-    if isinstance(sql, sa.Float):
-        return Kind.NUMBER, None
-    if isinstance(sql, sa.Numeric):
-        return (Kind.INTEGER if sql.scale == 0 else Kind.DECIMAL), None
-    if isinstance(sql, sa.DateTime):
-        return Kind.DATETIME, None
-    if isinstance(sql, sa.Date):
-        return Kind.DATE, None
-    if isinstance(sql, sa.Time):
-        return Kind.TIME, None
-    if isinstance(sql, sa.String):
-        if isinstance(sql, sa.Text):
-            return Kind.STRING, None
-        return Kind.STRING, sql.length
-    return Kind.STRING, None
-
-
-def widened(existing: tuple[Kind, int | None], wanted: ColumnSpec) -> ColumnSpec | None:
-    """Decide whether an existing column must widen to hold the wanted kind.
-
-    Args:
-        existing: Kind and string length of the column in the database.
-        wanted: The column the stream now describes.
-
-    Returns:
-        The spec to alter the column to, or None when the column already holds
-        the values (or cannot be changed safely).
-    """
-    kind, length = existing
-    if kind is wanted.kind:
-        if kind is not Kind.STRING or length is None:
-            return None
-        if wanted.max_length is not None and wanted.max_length <= length:
-            return None
-        if wanted.is_key and wanted.max_length is None:
-            return None  # key VARCHAR(255) on MySQL: keep the indexable length
-        return wanted
-    numeric = {Kind.BOOLEAN, Kind.INTEGER, Kind.DECIMAL, Kind.NUMBER}
-    if kind in numeric and wanted.kind in numeric:
-        if _WIDTH[wanted.kind] > _WIDTH[kind] and kind is not Kind.BOOLEAN:
-            return wanted
-        return None
-    if kind is Kind.DATE and wanted.kind is Kind.DATETIME:
-        return wanted
-    if kind is Kind.STRING:
-        if length is None:
-            return None
-        # A bounded text column now receiving other kinds: make it unbounded.
-        return ColumnSpec(wanted.name, Kind.STRING, None, None, wanted.is_key)
-    if wanted.kind is Kind.STRING and kind is not Kind.JSON:
-        return wanted
-    return None
+    strings = [s for s in specs if s.is_key and s.kind is Kind.STRING]
+    if not strings or dialect in ("postgresql", "sqlite"):
+        return list(specs)
+    lengths: dict[str, int] = {}
+    if dialect == "mysql":
+        fixed = sum(1 for s in specs if s.is_key and s.kind is not Kind.STRING)
+        chars = (MYSQL_KEY_BYTES - fixed * _MYSQL_KEY_FIXED_BYTES) // 4
+        # Water-filling: the shortest declared maxLength is served first.
+        ordered = sorted(strings, key=lambda s: s.max_length or chars)
+        for left, spec in enumerate(ordered):
+            share = chars // (len(ordered) - left)
+            lengths[spec.name] = max(1, min(spec.max_length or share, share))
+            chars -= lengths[spec.name]
+    else:
+        for spec in strings:
+            lengths[spec.name] = min(spec.max_length or KEY_VARCHAR_LENGTH, 4000)
+    return [
+        replace(s, key_length=lengths[s.name], key_collation=collation)
+        if s.name in lengths
+        else s
+        for s in specs
+    ]

@@ -49,7 +49,10 @@ def parse_datetime(value: t.Any) -> datetime.datetime:
         text = value.strip()
         if text.endswith(("Z", "z")):
             text = text[:-1] + "+00:00"
-        parsed = datetime.datetime.fromisoformat(text)
+        try:
+            parsed = datetime.datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise ValueError(_bad_datetime(value, exc)) from None
     elif isinstance(value, datetime.datetime):
         parsed = value
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -141,6 +144,9 @@ def to_int(value: t.Any) -> int:
     raise ValueError(msg)
 
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
 def to_float(value: t.Any) -> float | int:
     """Return a number the driver binds as a double.
 
@@ -148,13 +154,17 @@ def to_float(value: t.Any) -> float | int:
         value: An int, a float or a numeric string.
 
     Returns:
-        The value itself for ints and floats, else a float.
+        Floats as they are; ints as they are while they fit 64 bits (drivers
+        and exact columns keep them exact), as floats beyond (drivers cannot
+        bind them as integers, and a double holds them rounded anyway).
 
     Raises:
         ValueError: If the value is not a number.
     """
-    if type(value) is float or type(value) is int:
+    if type(value) is float:
         return value
+    if type(value) is int:
+        return value if _INT64_MIN <= value <= _INT64_MAX else float(value)
     if isinstance(value, (bool, dict, list)):
         msg = f"not a number: {value!r}"
         raise ValueError(msg)
@@ -238,14 +248,27 @@ def to_json_text(value: t.Any) -> str:
 
 
 _PLAIN_DATETIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\Z").match
+_parse_iso = datetime.datetime.fromisoformat
 
 
 def _iso_datetime_fast(value: t.Any) -> t.Any:
     # The platform's "YYYY-MM-DD HH:MM:SS" is what both PostgreSQL and MySQL
-    # parse natively (and validate), so it skips the Python round-trip.
+    # parse natively, so it is passed on as text once Python has checked it:
+    # MariaDB would store the zero date "0000-00-00 00:00:00" and others that
+    # PostgreSQL and SQLite reject.
     if type(value) is str and _PLAIN_DATETIME(value):
+        try:
+            _parse_iso(value)
+        except ValueError as exc:
+            raise ValueError(_bad_datetime(value, exc)) from None
         return value
     return parse_datetime(value).isoformat(sep=" ")
+
+
+def _bad_datetime(value: str, exc: ValueError) -> str:
+    if value.startswith("0000-00-00"):
+        return f"not a date-time: {value!r} is a zero date; send null for no date"
+    return f"not a date-time: {value!r} ({exc})"
 
 
 def _sqlite_datetime(value: t.Any) -> str:
@@ -287,6 +310,54 @@ def python_converter(kind: Kind, dialect: str) -> Converter:
     if kind is Kind.JSON:
         return to_json_text
     return to_text
+
+
+def key_converter(kind: Kind, dialect: str) -> Converter:
+    """Converter to a key value that compares as the database compares keys.
+
+    Two records whose keys are equal after conversion (``1`` and ``"1"`` for
+    an integer key, two spellings of one date-time) are one row in the table,
+    so the batch keeps only the last of them.
+
+    Args:
+        kind: The key column's kind.
+        dialect: The SQLAlchemy dialect name.
+
+    Returns:
+        A function of one non-null value returning a hashable value.
+    """
+    convert = python_converter(kind, dialect)
+    if dialect == "postgresql" and kind in (Kind.STRING, Kind.JSON):
+        # COPY drops U+0000 from text (see _copy_escape), so the database
+        # sees "a\x00" and "a" as one key.
+        return lambda v: convert(v).replace("\x00", "")
+    return convert
+
+
+def length_checked(convert: Converter, limit: int, where: str, note: str) -> Converter:
+    """Wrap a string key converter with a check of the column's length.
+
+    Args:
+        convert: The column's converter.
+        limit: The most characters the column holds.
+        where: What the column is, for the message.
+        note: Extra text for the message (why the limit is what it is).
+
+    Returns:
+        A converter raising ValueError for longer values.
+    """
+
+    def checked(value: t.Any) -> t.Any:
+        text = value if type(value) is str else to_text(value)
+        if len(text) > limit:
+            msg = (
+                f"{len(text)} characters are more than the {limit} that {where} "
+                f"holds{note}"
+            )
+            raise ValueError(msg)
+        return convert(value)
+
+    return checked
 
 
 def _copy_escape(text: str) -> str:

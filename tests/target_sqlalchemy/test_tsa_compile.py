@@ -6,14 +6,16 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.dialects import mssql, oracle, postgresql
+from sqlalchemy.dialects import mssql, mysql, oracle, postgresql
 from sqlalchemy.schema import CreateTable
 from tsa_helpers import Harness, record_msg, schema_msg
 
-from target_sqlalchemy import loaders
+from target_sqlalchemy import ddl, loaders
 from target_sqlalchemy.connector import build_table
-from target_sqlalchemy.merge import Merge, postgres_upsert_from
-from target_sqlalchemy.typemap import ColumnSpec, Kind
+from target_sqlalchemy.errors import UnsupportedChangeError
+from target_sqlalchemy.evolution import Existing, join
+from target_sqlalchemy.merge import Merge, mysql_insert_text, postgres_upsert_from
+from target_sqlalchemy.typemap import ColumnSpec, Kind, sql_type
 
 SPECS = [
     ColumnSpec("id", Kind.INTEGER, is_key=True),
@@ -119,6 +121,170 @@ def test_postgres_upsert_skips_unchanged_rows() -> None:
     )
     assert 'ON CONFLICT ("id") DO UPDATE SET "name col" = excluded."name col"' in sql
     assert 'WHERE "t"."name col" IS DISTINCT FROM excluded."name col"' in sql
+
+
+DIALECTS = {
+    "mssql": mssql.dialect(),
+    "oracle": oracle.dialect(),
+    "postgresql": postgresql.dialect(),
+    "mysql": mysql.dialect(),
+}
+
+
+def _alter(family: str, existing: Existing, wanted: ColumnSpec) -> list[str]:
+    """The statements the connector runs to widen ``existing`` for ``wanted``."""
+    dialect = DIALECTS[family]
+    target = join(existing, wanted, family)
+    new_type = ddl.type_sql(dialect, sql_type(family, target))
+    table = ddl.qualified(dialect, "dbo", "My Table")
+    return ddl.alter_column(dialect, table, wanted.name, existing, target, new_type)
+
+
+@pytest.mark.parametrize(
+    ("family", "expected"),
+    [
+        pytest.param(
+            "mssql",
+            "ALTER TABLE [dbo].[My Table] ADD [new] col%] NVARCHAR(max)",
+            id="mssql",
+        ),
+        pytest.param(
+            "oracle", 'ALTER TABLE "dbo"."My Table" ADD "new] col%" NCLOB', id="oracle"
+        ),
+    ],
+)
+def test_add_column_ddl(family: str, expected: str) -> None:
+    dialect = DIALECTS[family]
+    spec = ColumnSpec("new] col%", Kind.STRING)
+    column_type = ddl.type_sql(dialect, sql_type(family, spec))
+    table = ddl.qualified(dialect, "dbo", "My Table")
+    sql = ddl.add_column(dialect, table, spec.name, column_type)
+    assert sql == expected.replace("[new] col%]", "[new]] col%]")
+
+
+@pytest.mark.parametrize(
+    ("family", "existing", "wanted", "expected"),
+    [
+        pytest.param(
+            "mssql",
+            Existing(Kind.STRING, 20, nullable=False, type_sql="NVARCHAR(20)"),
+            ColumnSpec("code", Kind.STRING, 100),
+            "ALTER TABLE [dbo].[My Table] ALTER COLUMN [code] NVARCHAR(100) NOT NULL",
+            id="mssql-varchar",
+        ),
+        pytest.param(
+            "mssql",
+            Existing(Kind.INTEGER, type_sql="BIGINT"),
+            ColumnSpec("n", Kind.NUMBER),
+            "ALTER TABLE [dbo].[My Table] ALTER COLUMN [n] FLOAT(53) NULL",
+            id="mssql-number",
+        ),
+        pytest.param(
+            "mssql",
+            Existing(Kind.BOOLEAN, type_sql="BIT"),
+            ColumnSpec("b", Kind.STRING),
+            "ALTER TABLE [dbo].[My Table] ALTER COLUMN [b] NVARCHAR(max) NULL",
+            id="mssql-text",
+        ),
+        pytest.param(
+            "oracle",
+            Existing(Kind.STRING, 20, type_sql="VARCHAR(20 CHAR)"),
+            ColumnSpec("code", Kind.STRING, 100),
+            'ALTER TABLE "dbo"."My Table" MODIFY ("code" VARCHAR(100 CHAR))',
+            id="oracle-varchar",
+        ),
+        pytest.param(
+            "oracle",
+            Existing(Kind.INTEGER, type_sql="NUMBER(19)"),
+            ColumnSpec("n", Kind.DECIMAL, scale=2),
+            'ALTER TABLE "dbo"."My Table" MODIFY ("n" NUMERIC(38, 2))',
+            id="oracle-decimal",
+        ),
+        pytest.param(
+            "oracle",
+            Existing(Kind.DATE, type_sql="DATE"),
+            ColumnSpec("d", Kind.DATETIME),
+            'ALTER TABLE "dbo"."My Table" MODIFY ("d" TIMESTAMP)',
+            id="oracle-timestamp",
+        ),
+        pytest.param(
+            "postgresql",
+            Existing(Kind.NUMBER, type_sql="DOUBLE PRECISION"),
+            ColumnSpec("n%", Kind.INTEGER),
+            'ALTER TABLE "dbo"."My Table" ALTER COLUMN "n%" TYPE NUMERIC '
+            'USING "n%"::text::numeric',
+            id="postgresql-numeric",
+        ),
+        pytest.param(
+            "mysql",
+            Existing(
+                Kind.INTEGER,
+                int64=False,
+                nullable=False,
+                default="'0'",
+                comment="it's",
+                autoincrement=True,
+                type_sql="INTEGER",
+            ),
+            ColumnSpec("n%", Kind.INTEGER),
+            "ALTER TABLE `dbo`.`My Table` MODIFY COLUMN `n%` BIGINT NOT NULL "
+            "DEFAULT '0' AUTO_INCREMENT COMMENT 'it''s'",
+            id="mysql-restates",
+        ),
+    ],
+)
+def test_alter_column_ddl(
+    family: str, existing: Existing, wanted: ColumnSpec, expected: str
+) -> None:
+    assert _alter(family, existing, wanted) == [expected]
+
+
+def test_mysql_boolean_to_text_rewrites_the_values() -> None:
+    statements = _alter(
+        "mysql", Existing(Kind.BOOLEAN, type_sql="BOOL"), ColumnSpec("b", Kind.STRING)
+    )
+    assert statements == [
+        "ALTER TABLE `dbo`.`My Table` MODIFY COLUMN `b` LONGTEXT NULL",
+        "UPDATE `dbo`.`My Table` SET `b` = CASE `b` WHEN '1' THEN 'true' "
+        "WHEN '0' THEN 'false' ELSE `b` END",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("existing", "wanted", "code"),
+    [
+        pytest.param(
+            Existing(Kind.STRING, 20, type_sql="VARCHAR(20 CHAR)"),
+            ColumnSpec("s", Kind.INTEGER),
+            "ORA-22858",
+            id="varchar-to-nclob",
+        ),
+        pytest.param(
+            Existing(Kind.INTEGER, type_sql="NUMBER(19)"),
+            ColumnSpec("n", Kind.NUMBER),
+            "ORA-01439",
+            id="number-to-binary-double",
+        ),
+    ],
+)
+def test_oracle_widenings_known_to_fail_are_refused(
+    existing: Existing, wanted: ColumnSpec, code: str
+) -> None:
+    with pytest.raises(NotImplementedError, match=code) as failure:
+        _alter("oracle", existing, wanted)
+    assert isinstance(failure.value, UnsupportedChangeError)
+    assert f"column {wanted.name!r}" in str(failure.value)
+
+
+def test_mysql_insert_text_is_built_not_parsed() -> None:
+    head, tail = mysql_insert_text(
+        mysql.dialect(), "`t%`", ["id", "a VALUES (b", "c`d"], ["id"]
+    )
+    assert head == "INSERT INTO `t%` (`id`, `a VALUES (b`, `c``d`) VALUES "
+    assert tail == (
+        " ON DUPLICATE KEY UPDATE `a VALUES (b` = VALUES(`a VALUES (b`), "
+        "`c``d` = VALUES(`c``d`)"
+    )
 
 
 @pytest.mark.postgres

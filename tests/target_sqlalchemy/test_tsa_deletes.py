@@ -95,3 +95,20 @@ def test_soft_deleted_row_that_returns_is_undeleted(harness: Harness) -> None:
         (1, None, 300),
         (2, None, 300),
     ]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        pytest.param(1_700_000_000_123, 1_700_000_000_124, id="milliseconds-apart"),
+        pytest.param(1_700_000_000, 1_699_999_999, id="clock-stepped-back"),
+        pytest.param(1_700_000_000_000, 1_700_000_000, id="milliseconds-to-seconds"),
+    ],
+)
+def test_activate_version_retires_any_other_version(
+    harness: Harness, first: int, second: int
+) -> None:
+    harness.run(_full_sync("t", first, [1, 2, 3], at_end=False), hard_delete=True)
+    harness.run(_full_sync("t", second, [2], at_end=True), hard_delete=True)
+    rows = harness.rows("t", "id")
+    assert [(r["id"], r["_sdc_table_version"]) for r in rows] == [(2, second)]

@@ -31,10 +31,18 @@ CASES: list[t.Any] = [
         id="record-before-schema",
     ),
     pytest.param(
-        [*GOOD, record_msg("t", {"id": "two", "n": 2})],
+        # "5" would convert to the integer 5: only validation rejects it.
+        [*GOOD, record_msg("t", {"id": 2, "n": "5"})],
         {"validate_records": True},
-        "stream 't'",
+        "stream 't': record violates its schema: data.n must be",
         id="schema-violation",
+    ),
+    pytest.param(
+        [*GOOD, '{"type": "RECORD", "stream": "t", "record": [1, 2]}'],
+        {},
+        "input line 3: stream 't': the RECORD's record is a JSON array, "
+        "not a JSON object",
+        id="record-not-an-object",
     ),
     pytest.param(
         [*GOOD, {"type": "BOGUS", "stream": "t"}],
@@ -83,7 +91,7 @@ def test_bad_input_fails_cleanly(
 
 
 def test_console_script_malformed_json(sqlite_harness: Harness) -> None:
-    proc = sqlite_harness.cli(CASES[0].values[0])
+    proc = sqlite_harness.cli(_case("malformed-json").values[0])
     assert proc.returncode == 1, proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
     assert "ERROR" in last
@@ -92,9 +100,14 @@ def test_console_script_malformed_json(sqlite_harness: Harness) -> None:
     assert proc.stdout == ""
 
 
+def _case(case_id: str) -> t.Any:
+    return next(case for case in CASES if case.id == case_id)
+
+
 def test_console_script_exits_1_with_one_line(harness: Harness) -> None:
-    expected = CASES[4].values[2]
-    proc = harness.cli(CASES[4].values[0])
+    case = _case("integer-out-of-range")
+    expected = case.values[2]
+    proc = harness.cli(case.values[0])
     assert proc.returncode == 1, proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
     assert "ERROR" in last
@@ -124,9 +137,64 @@ def test_unreachable_database_redacts_password(tmp_path: t.Any) -> None:
     assert "s3cr3t-pw" not in proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
     assert (
-        "cannot connect to database postgresql+psycopg2://loader:***@127.0.0.1" in last
+        "cannot connect to database postgresql+psycopg2://loader:***@127.0.0.1:1/"
+        "nowhere (setting sqlalchemy_url): OperationalError" in last
     )
     assert "Traceback" not in proc.stderr
+
+
+def test_password_in_url_query_is_hidden(tmp_path: t.Any) -> None:
+    url = (
+        "postgresql+psycopg2://loader@127.0.0.1:1/nowhere"
+        "?password=QuerySecret99&sslmode=disable"
+    )
+    proc = Harness(url, tmp_path).cli(GOOD)
+    assert proc.returncode != 0
+    assert "QuerySecret99" not in proc.stderr
+    assert "QuerySecret99" not in proc.stdout
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "ERROR" in last
+    assert "?password=***&sslmode=disable (setting sqlalchemy_url)" in last
+
+
+def test_zero_date_is_rejected_on_every_database(harness: Harness) -> None:
+    props = {
+        "id": {"type": "integer"},
+        "ts": {"type": ["null", "string"], "format": "date-time"},
+    }
+    messages = [
+        schema_msg("z", props, ["id"]),
+        record_msg("z", {"id": 1, "ts": "2024-01-01 00:00:00"}),
+        record_msg("z", {"id": 2, "ts": "0000-00-00 00:00:00"}),
+    ]
+    proc = harness.cli(messages)
+    assert proc.returncode == 1
+    last = proc.stderr.strip().splitlines()[-1]
+    assert (
+        "stream 'z': property 'ts' value '0000-00-00 00:00:00' is invalid: not a "
+        "date-time: '0000-00-00 00:00:00' is a zero date; send null for no date "
+        "(input line 3)"
+    ) in last
+    assert not harness.has_table("z") or harness.rows("z") == []
+
+
+def test_invalid_setting_is_the_last_error_line(sqlite_harness: Harness) -> None:
+    proc = sqlite_harness.cli(GOOD, load_mehtod="upsert", batch_size_rows="many")
+    assert proc.returncode == 1
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "ERROR" in last
+    assert (
+        "target-sqlalchemy failed: invalid settings: unknown setting 'load_mehtod'; "
+        "did you mean 'load_method'?; 'many' is not of type 'integer', 'null' in "
+        "config['batch_size_rows']"
+    ) in last
+    assert "Config validation failed" not in proc.stderr
+
+
+def test_blank_lines_of_any_length_are_skipped(sqlite_harness: Harness) -> None:
+    proc = sqlite_harness.cli([GOOD[0], " \t   ", "", "      ", GOOD[1]])
+    assert proc.returncode == 0, proc.stderr
+    assert sqlite_harness.rows("t") == [{"id": 1, "n": 1, "s": "a"}]
 
 
 def test_successful_cli_run_prints_state(harness: Harness) -> None:

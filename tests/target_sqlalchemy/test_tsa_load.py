@@ -233,34 +233,64 @@ def test_type_round_trips(harness: Harness) -> None:
     assert rows[3]["text"] == "\\N"
 
 
-def test_special_character_names(harness: Harness) -> None:
-    stream = 'odd "table"; name 表'
-    props = {
-        "key col": {"type": "integer"},
-        "select": {"type": ["null", "string"]},
-        'semi;colon "quoted"': {"type": ["null", "string"]},
-        "中文列": {"type": ["null", "integer"]},
-        "MixedCase": {"type": ["null", "boolean"]},
-    }
+SPECIAL_STREAM = 'odd "table"; 100% `name` 表'
+SPECIAL_PROPS = {
+    "key col": {"type": "integer"},
+    "select": {"type": ["null", "string"]},
+    'semi;colon "quoted"': {"type": ["null", "string"]},
+    "中文列": {"type": ["null", "integer"]},
+    "MixedCase": {"type": ["null", "boolean"]},
+    "pct%": {"type": ["null", "string"], "maxLength": 5},
+    "100%% done": {"type": ["null", "integer"]},
+    "b`b": {"type": ["null", "string"]},
+    "a VALUES (b": {"type": ["null", "string"]},
+}
+
+
+@pytest.mark.parametrize("load_method", ["upsert", "append-only"])
+def test_special_character_names(harness: Harness, load_method: str) -> None:
+    """Quotes, %, backticks and SQL keywords in table and column names, through
+    table creation, loading, reflection on the next run, ADD COLUMN and a
+    widened column."""
+    stream, props = SPECIAL_STREAM, SPECIAL_PROPS
     record = {
         "key col": 1,
         "select": "reserved",
         'semi;colon "quoted"': "ok",
         "中文列": 7,
         "MixedCase": True,
+        "pct%": "50%",
+        "100%% done": 100,
+        "b`b": "tick",
+        "a VALUES (b": "values",
     }
-    harness.run([schema_msg(stream, props, ["key col"]), record_msg(stream, record)])
+    harness.run(
+        [schema_msg(stream, props, ["key col"]), record_msg(stream, record)],
+        load_method=load_method,
+    )
+    more = {**props, "pct%": {"type": ["null", "string"]}, "new%`col": {}}
     harness.run(
         [
-            schema_msg(stream, props, ["key col"]),
-            record_msg(stream, {**record, "select": "updated"}),
-        ]
+            schema_msg(stream, more, ["key col"]),
+            record_msg(
+                stream,
+                {**record, "select": "updated", "pct%": "x" * 20, "new%`col": [1]},
+            ),
+        ],
+        load_method=load_method,
     )
-    (row,) = harness.rows(stream)
-    assert set(row) == set(props)
+    rows = harness.rows(stream)
+    assert len(rows) == (1 if load_method == "upsert" else 2)
+    row = rows[-1]
+    assert set(row) == set(more)
     assert row["select"] == "updated"
     assert row['semi;colon "quoted"'] == "ok"
     assert row["中文列"] == 7
+    assert row["pct%"] == "x" * 20
+    assert row["100%% done"] == 100
+    assert row["b`b"] == "tick"
+    assert row["a VALUES (b"] == "values"
+    assert as_json(row["new%`col"]) == [1]
 
 
 def test_snake_case_names_setting(harness: Harness) -> None:
@@ -346,3 +376,15 @@ def test_decimal_columns_are_exact(harness: Harness) -> None:
     )
     amounts = [r["amount"] for r in harness.rows("t", "id")]
     assert amounts == [decimal.Decimal("12345678901.23"), decimal.Decimal("0.10")]
+
+
+def test_integers_beyond_64_bits_in_number_columns(harness: Harness) -> None:
+    props = {"id": {"type": "integer"}, "f": {"type": ["null", "number"]}}
+    values = [2**64, -(2**63) - 1, 2**63 - 1, 10**30]
+    harness.run(
+        [schema_msg("t", props, ["id"])]
+        + [record_msg("t", {"id": i, "f": v}) for i, v in enumerate(values)]
+    )
+    got = [r["f"] for r in harness.rows("t", "id")]
+    assert got == [float(v) for v in values]
+    assert all(isinstance(v, float) for v in got)

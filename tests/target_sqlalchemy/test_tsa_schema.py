@@ -37,8 +37,14 @@ def test_new_property_adds_a_column_and_integer_widens(harness: Harness) -> None
     )
     rows = harness.rows("t", "id")
     assert rows == [{"id": 1, "a": 5, "b": None}, {"id": 2, "a": 1.5, "b": "new"}]
-    if harness.dialect != "sqlite":  # SQLite cannot alter types, nor needs to
-        assert isinstance(harness.table("t").c["a"].type, sa.Float)
+    column_type = harness.table("t").c["a"].type
+    if harness.dialect == "postgresql":  # exact: NUMERIC holds both
+        assert isinstance(column_type, sa.Numeric)
+        assert not isinstance(column_type, sa.Float)
+    elif harness.dialect == "mysql":  # DOUBLE, with a warning
+        assert isinstance(column_type, sa.Float)
+    else:  # SQLite's INTEGER affinity stores floats as they are
+        assert isinstance(column_type, sa.Integer)
 
 
 def test_schema_change_within_one_run_keeps_order(harness: Harness) -> None:
@@ -141,6 +147,44 @@ def test_identifier_too_long_is_a_clear_error(harness: Harness, what: str) -> No
     with pytest.raises(SchemaMappingError, match=r"allows at most 6[34]"):
         harness.run([schema_msg(stream, props, ["id"])])
     assert sa.inspect(harness.engine).get_table_names() == []
+
+
+def test_backtick_column_survives_reflection(harness: Harness) -> None:
+    props = {"id": {"type": "integer"}, "b`b": {"type": ["null", "string"]}}
+    for value in ("one", "two", "three"):
+        harness.run(
+            [schema_msg("t", props, ["id"]), record_msg("t", {"id": 1, "b`b": value})]
+        )
+    assert harness.rows("t") == [{"id": 1, "b`b": "three"}]
+    assert len(sa.inspect(harness.engine).get_columns("t")) == 2
+
+
+@pytest.mark.mysql
+def test_default_target_schema_is_created_on_mysql(
+    mysql_url: str, tmp_path: Path
+) -> None:
+    database = f"raw_{uuid.uuid4().hex[:8]}"
+    harness = Harness(mysql_url, tmp_path)
+    try:
+        for value in ("a", "b"):
+            harness.run(
+                [
+                    schema_msg(
+                        "t",
+                        {"id": {"type": "integer"}, "v": {"type": "string"}},
+                        ["id"],
+                    ),
+                    record_msg("t", {"id": 1, "v": value}),
+                ],
+                default_target_schema=database,
+            )
+        with harness.engine.connect() as conn:
+            rows = conn.exec_driver_sql(f"SELECT id, v FROM `{database}`.`t`").all()
+        assert [tuple(r) for r in rows] == [(1, "b")]
+        assert not harness.has_table("t")  # not in the connection's database
+    finally:
+        harness.execute(f"DROP DATABASE IF EXISTS `{database}`")
+        harness.engine.dispose()
 
 
 @pytest.mark.postgres

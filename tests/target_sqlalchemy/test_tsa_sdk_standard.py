@@ -113,11 +113,50 @@ def _check_pk_updates(engine: sa.Engine) -> None:
 
 
 def _check_complex_schema(engine: sa.Engine) -> None:
-    assert sa.inspect(engine).has_table("ForecastingTypeToCategory")
+    # Two SCHEMA messages and no records: the second adds three columns.
+    table = "ForecastingTypeToCategory"
+    inspector = sa.inspect(engine)
+    columns = {c["name"]: c["type"] for c in inspector.get_columns(table)}
+    assert list(columns) == [
+        "Id",
+        "IsDeleted",
+        "CreatedDate",
+        "CreatedById",
+        "LastModifiedDate",
+        "LastModifiedById",
+        "SystemModstamp",
+        "ForecastingTypeId",
+        "ForecastingItemCategory",
+        "DisplayPosition",
+        "IsAdjustable",
+        "IsOwnerAdjustable",
+        "age",
+        "NewCamelCasedAttribute",
+        "_attribute_startswith_underscore",
+    ]
+    assert inspector.get_pk_constraint(table)["constrained_columns"] == ["Id"]
+    assert isinstance(columns["DisplayPosition"], sa.Integer)
+    assert isinstance(columns["CreatedDate"], sa.DateTime)
+    assert _rows(engine, table, "Id") == []
 
 
-def _check_nothing(engine: sa.Engine) -> None:
-    _ = engine
+def _check_absent_or_empty(table: str) -> t.Callable[[sa.Engine], None]:
+    def check(engine: sa.Engine) -> None:
+        # The run failed: no table, or one without rows.
+        if sa.inspect(engine).has_table(table):
+            assert _rows(engine, table, "id") == []
+
+    return check
+
+
+def _check_no_tables(engine: sa.Engine) -> None:
+    assert sa.inspect(engine).get_table_names() == []
+
+
+def _check_missing_required(engine: sa.Engine) -> None:
+    # Records are not validated unless validate_records is on: the row lands.
+    rows = _rows(engine, "test_record_missing_required_property", "metric")
+    assert rows == [{"id": None, "metric": 3215}]
 
 
 def _check_no_properties(engine: sa.Engine) -> None:
@@ -138,11 +177,13 @@ CHECKS: dict[str, t.Callable[[sa.Engine], None]] = {
     "special_chars_in_attributes": _check_special_chars,
     "pk_updates": _check_pk_updates,
     "schema_no_properties": _check_no_properties,
-    "cli_prints": _check_nothing,
-    "invalid_schema": _check_nothing,
-    "record_before_schema": _check_nothing,
-    "record_missing_key_property": _check_nothing,
-    "record_missing_required_property": _check_nothing,
+    "cli_prints": _check_no_tables,
+    "invalid_schema": _check_no_tables,
+    "record_before_schema": _check_absent_or_empty("test_record_before_schema"),
+    "record_missing_key_property": _check_absent_or_empty(
+        "test_record_missing_key_property"
+    ),
+    "record_missing_required_property": _check_missing_required,
 }
 
 

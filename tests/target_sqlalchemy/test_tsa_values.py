@@ -8,7 +8,8 @@ import pytest
 
 from target_sqlalchemy import values
 from target_sqlalchemy.errors import redact
-from target_sqlalchemy.typemap import ColumnSpec, Kind, column_kind, widened
+from target_sqlalchemy.evolution import Existing, join, needs_alter
+from target_sqlalchemy.typemap import ColumnSpec, Kind, column_kind
 
 
 @pytest.mark.parametrize(
@@ -97,12 +98,168 @@ def test_column_kind(prop: dict[str, object], kind: Kind) -> None:
     assert column_kind(prop)[0] is kind
 
 
-def test_widening_rules() -> None:
-    assert widened((Kind.INTEGER, None), ColumnSpec("a", Kind.NUMBER)) is not None
-    assert widened((Kind.NUMBER, None), ColumnSpec("a", Kind.INTEGER)) is None
-    assert widened((Kind.STRING, 10), ColumnSpec("a", Kind.STRING, 20)) is not None
-    assert widened((Kind.STRING, 20), ColumnSpec("a", Kind.STRING, 10)) is None
-    assert widened((Kind.STRING, None), ColumnSpec("a", Kind.INTEGER)) is None
+LATTICE = [
+    # (existing, wanted, dialect, joined kind, joined length/scale, alter?)
+    pytest.param(
+        Existing(Kind.INTEGER),
+        ColumnSpec("a", Kind.NUMBER),
+        "postgresql",
+        Kind.DECIMAL,
+        None,
+        True,
+        id="int+number-pg-numeric",
+    ),
+    pytest.param(
+        Existing(Kind.INTEGER),
+        ColumnSpec("a", Kind.NUMBER),
+        "mysql",
+        Kind.NUMBER,
+        None,
+        True,
+        id="int+number-mysql-double",
+    ),
+    pytest.param(
+        Existing(Kind.INTEGER),
+        ColumnSpec("a", Kind.NUMBER),
+        "sqlite",
+        Kind.NUMBER,
+        None,
+        False,
+        id="int+number-sqlite-kept",
+    ),
+    pytest.param(
+        Existing(Kind.NUMBER),
+        ColumnSpec("a", Kind.INTEGER),
+        "postgresql",
+        Kind.DECIMAL,
+        None,
+        True,
+        id="number+int-pg-numeric",
+    ),
+    pytest.param(
+        Existing(Kind.NUMBER),
+        ColumnSpec("a", Kind.INTEGER),
+        "mysql",
+        Kind.NUMBER,
+        None,
+        False,
+        id="number+int-mysql-kept",
+    ),
+    pytest.param(
+        Existing(Kind.BOOLEAN),
+        ColumnSpec("a", Kind.INTEGER),
+        "postgresql",
+        Kind.INTEGER,
+        None,
+        True,
+        id="bool+int",
+    ),
+    pytest.param(
+        Existing(Kind.INTEGER, int64=False),
+        ColumnSpec("a", Kind.INTEGER),
+        "mysql",
+        Kind.INTEGER,
+        None,
+        True,
+        id="int32-to-bigint",
+    ),
+    pytest.param(
+        Existing(Kind.JSON),
+        ColumnSpec("a", Kind.STRING),
+        "postgresql",
+        Kind.STRING,
+        None,
+        True,
+        id="json+string-text",
+    ),
+    pytest.param(
+        Existing(Kind.DATETIME),
+        ColumnSpec("a", Kind.INTEGER),
+        "mysql",
+        Kind.STRING,
+        None,
+        True,
+        id="datetime+int-text",
+    ),
+    pytest.param(
+        Existing(Kind.DATETIME),
+        ColumnSpec("a", Kind.INTEGER),
+        "sqlite",
+        Kind.STRING,
+        None,
+        True,
+        id="datetime+int-sqlite-rebuild",
+    ),
+    pytest.param(
+        Existing(Kind.DATE),
+        ColumnSpec("a", Kind.DATETIME),
+        "postgresql",
+        Kind.DATETIME,
+        None,
+        True,
+        id="date+datetime",
+    ),
+    pytest.param(
+        Existing(Kind.STRING, 10),
+        ColumnSpec("a", Kind.STRING, 20),
+        "mysql",
+        Kind.STRING,
+        20,
+        True,
+        id="varchar-longer",
+    ),
+    pytest.param(
+        Existing(Kind.STRING, 20),
+        ColumnSpec("a", Kind.STRING, 10),
+        "mysql",
+        Kind.STRING,
+        20,
+        False,
+        id="varchar-shorter-kept",
+    ),
+    pytest.param(
+        Existing(Kind.STRING),
+        ColumnSpec("a", Kind.INTEGER),
+        "postgresql",
+        Kind.STRING,
+        None,
+        False,
+        id="text-holds-all",
+    ),
+    pytest.param(
+        Existing(Kind.STRING, 10),
+        ColumnSpec("a", Kind.BOOLEAN),
+        "postgresql",
+        Kind.STRING,
+        None,
+        True,
+        id="varchar+bool-text",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("existing", "wanted", "dialect", "kind", "size", "alter"), LATTICE
+)
+def test_widening_lattice(
+    existing: Existing,
+    wanted: ColumnSpec,
+    dialect: str,
+    kind: Kind,
+    size: int | None,
+    alter: bool,
+) -> None:
+    joined = join(existing, wanted, dialect)
+    assert joined.kind is kind
+    assert (joined.max_length if kind is Kind.STRING else joined.scale) == size
+    assert needs_alter(existing, joined, dialect) is alter
+    # A join is symmetric in kind and never narrower than the existing column.
+    back = join(Existing(wanted.kind, wanted.max_length), as_wanted(existing), dialect)
+    assert back.kind is kind
+
+
+def as_wanted(existing: Existing) -> ColumnSpec:
+    return ColumnSpec("a", existing.kind, existing.length, existing.scale)
 
 
 def test_redact_hides_passwords() -> None:
@@ -110,3 +267,45 @@ def test_redact_hides_passwords() -> None:
     text = "could not connect to postgresql://user:p@ss@host/db with p@ss"
     assert "p@ss" not in redact(text, url)
     assert "user:***@host" in redact("mysql://user:secret@host/x")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param("postgresql://u@h/db?password=Hush1", id="password"),
+        pytest.param("postgresql://u@h/db?sslmode=require&sslpassword=Hush1", id="ssl"),
+        pytest.param("mssql+pyodbc://h/db?PWD=Hush1&driver=x", id="pwd"),
+        pytest.param("snowflake://u@acct/db?token=Hush1", id="token"),
+        pytest.param("bigquery://p/d?credentials_base64=Hush1", id="credentials"),
+        pytest.param("x://h/db?private_key_passphrase=Hush1&api_key=Hush2", id="keys"),
+        pytest.param("x://h/db?client_secret=Hush1", id="secret"),
+    ],
+)
+def test_redact_hides_secret_query_parameters(url: str) -> None:
+    for text in (url, f"cannot connect to {url}: refused", "value Hush1"):
+        hidden = redact(text, url)
+        assert "Hush1" not in hidden
+        assert "Hush2" not in hidden
+    assert "sslmode=require" in redact(url, url) or "sslmode" not in url
+
+
+def test_to_float_keeps_64_bit_integers_and_rounds_wider_ones() -> None:
+    assert values.to_float(2**63 - 1) == 2**63 - 1
+    assert type(values.to_float(2**63 - 1)) is int
+    assert values.to_float(2**64) == 1.8446744073709552e19
+    assert type(values.to_float(-(2**63) - 1)) is float
+
+
+@pytest.mark.parametrize(
+    "raw", ["0000-00-00 00:00:00", "2024-00-10 00:00:00", "2024-02-30 00:00:00"]
+)
+@pytest.mark.parametrize("kind_of", ["copy", "mysql", "sqlite", "python"])
+def test_invalid_plain_datetimes_are_rejected(raw: str, kind_of: str) -> None:
+    convert = {
+        "copy": values.copy_converter(Kind.DATETIME),
+        "mysql": values.mysql_literal_converter(Kind.DATETIME),
+        "sqlite": values.python_converter(Kind.DATETIME, "sqlite"),
+        "python": values.python_converter(Kind.DATETIME, "mysql"),
+    }[kind_of]
+    with pytest.raises(ValueError, match="not a date-time"):
+        convert(raw)

@@ -113,12 +113,19 @@ class Harness:
             )
 
     def table(self, name: str) -> sa.Table:
-        table = sa.Table(name, sa.MetaData(), autoload_with=self.engine)
-        for column in table.columns:
+        columns = []
+        for column in sa.inspect(self.engine).get_columns(name):
+            column_type = column["type"]
             # MySQL's DOUBLE reflects with asdecimal=True and 10 digits of scale.
-            if isinstance(column.type, sa.Float):
-                column.type.asdecimal = False
-        return table
+            if isinstance(column_type, sa.Float):
+                column_type.asdecimal = False
+            # SQLAlchemy's MySQL reflection returns a backtick doubled; the
+            # target under test fixes that itself, the reading side here too.
+            column_name = column["name"]
+            if self.dialect == "mysql":
+                column_name = column_name.replace("``", "`")
+            columns.append(sa.Column(column_name, column_type, quote=True))
+        return sa.Table(name, sa.MetaData(), *columns, quote=True)
 
     def has_table(self, name: str) -> bool:
         return sa.inspect(self.engine).has_table(name)
