@@ -104,6 +104,18 @@ def command(name: str) -> str | None:
     return str(beside) if beside.exists() else shutil.which(name)
 
 
+def write_private(path: Path, settings: dict[str, t.Any]) -> None:
+    """Write ``settings`` as JSON to a new file only this user can read.
+
+    The configs hold the client secret (and maybe a database password): the
+    file is created with mode 0600, so it is never readable by others, not
+    even for the moment between a write and a chmod.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as stream:
+        json.dump(settings, stream)
+
+
 def load_with_pipe(settings: dict[str, t.Any], db_url: str) -> None:
     """Run ``tap-openapi | target-sqlalchemy`` with configs in a temp folder."""
     tap, target = command("tap-openapi"), command("target-sqlalchemy")
@@ -117,10 +129,8 @@ def load_with_pipe(settings: dict[str, t.Any], db_url: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
         tap_file = Path(folder, "tap.json")
         target_file = Path(folder, "target.json")
-        tap_file.write_text(json.dumps(tap_config))
-        target_file.write_text(json.dumps({"sqlalchemy_url": db_url}))
-        # The configs hold the client secret: readable by this user only.
-        tap_file.chmod(0o600)
+        write_private(tap_file, tap_config)
+        write_private(target_file, {"sqlalchemy_url": db_url})
         producer = subprocess.Popen(
             [tap, "--config", str(tap_file)], stdout=subprocess.PIPE
         )

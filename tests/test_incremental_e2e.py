@@ -49,11 +49,16 @@ def table_rows(url: str, table: str) -> dict[int, dict[str, object]]:
 
 
 def records_synced(output: str, stream: str) -> int:
-    """The tap's record_count metric for ``stream`` in Meltano's log."""
+    """The sum of the tap's record_count metrics for ``stream`` in Meltano's log.
+
+    The SDK emits one metric per interval on long runs, so they are added up;
+    the target's own record_count lines are left out.
+    """
     pattern = rf'"metric": ?"record_count", ?"value": ?(\d+).*?"stream": ?"{stream}"'
-    counts = [int(m) for m in re.findall(pattern, output)]
+    tap_lines = [ln for ln in output.splitlines() if " tap-openapi " in ln]
+    counts = [int(m) for ln in tap_lines for m in re.findall(pattern, ln)]
     assert counts, f"no record_count metric for {stream} in the log"
-    return counts[0]
+    return sum(counts)
 
 
 def assert_table_matches(
@@ -102,9 +107,7 @@ def test_second_run_fetches_only_changes(
     assert_table_matches(postgres_url, "fakewithts", expected, hard_delete=hard_delete)
 
 
-# hard_delete=False, the default: the target soft-deletes. The hard variant of
-# ACTIVATE_VERSION is covered by tests/target_sqlalchemy.
-@pytest.mark.parametrize("hard_delete", [False], ids=["soft"])
+@pytest.mark.parametrize("hard_delete", [True, False], ids=["hard", "soft"])
 def test_full_resync_removes_vanished_rows(
     postgres_url: str, tmp_path: Path, hard_delete: bool
 ) -> None:
@@ -133,3 +136,47 @@ def test_full_resync_removes_vanished_rows(
         == next(r for r in expected if r["id"] == 42)["colString1"]
     )
     assert str(got[42]["colString1"]).endswith("-v2")
+
+
+@pytest.mark.parametrize("hard_delete", [True, False], ids=["hard", "soft"])
+def test_full_refresh_of_an_incremental_stream_repairs_drift(
+    postgres_url: str, tmp_path: Path, hard_delete: bool
+) -> None:
+    """The monthly resync of the README: ``meltano run --full-refresh``.
+
+    Without ``include_deleted`` the platform's incremental API never returns
+    deleted rows, so incremental runs cannot see them go: the table drifts.
+    A full-refresh run reads the stream from ``start_ts`` 0 and ends with
+    ACTIVATE_VERSION, which removes (or marks) every row it did not bring.
+    """
+    streams = [{**INCREMENTAL[0], "include_deleted": False}]
+    with MockPlatform(rows=2_000) as platform:
+        env = meltano_env(tmp_path, platform.url, streams)
+        env["TARGET_SQLALCHEMY_SQLALCHEMY_URL"] = postgres_url
+        env["TARGET_SQLALCHEMY_HARD_DELETE"] = str(hard_delete).lower()
+        meltano("run", "tap-openapi", "target-sqlalchemy", env=env)
+        vanished = [5, 600, 1_999]
+        platform.delete(vanished)
+        platform.touch([77])
+
+        meltano("run", "tap-openapi", "target-sqlalchemy", env=env)
+        drifted = table_rows(postgres_url, "fakewithts")
+        assert all(drifted[i].get("_sdc_deleted_at") is None for i in vanished)
+
+        resync = meltano(
+            "run", "--full-refresh", "tap-openapi", "target-sqlalchemy", env=env
+        )
+        assert records_synced(resync.stderr, "fakewithts") == 2_000 - len(vanished)
+        expected = [
+            row for row in platform.rows_snapshot(PATH_TS) if not row["deleted_mark"]
+        ]
+    got = table_rows(postgres_url, "fakewithts")
+    live = {i for i, row in got.items() if row.get("_sdc_deleted_at") is None}
+    assert live == {row["id"] for row in expected}
+    if hard_delete:
+        assert sorted(got) == sorted(live)
+    else:
+        assert len(got) == 2_000
+    assert got[77]["colString1"] == next(
+        r["colString1"] for r in expected if r["id"] == 77
+    )

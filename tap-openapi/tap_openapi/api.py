@@ -23,23 +23,46 @@ import os
 import time
 import typing as t
 from collections.abc import Generator, Iterator, Mapping
-from importlib import metadata
+from http import HTTPStatus
 from pathlib import Path
 from types import TracebackType
 
 import requests
+import requests.exceptions
 
-from tap_openapi.auth import DEFAULT_MAX_RETRIES, TokenManager, retry_delay
+from tap_openapi import redaction
+from tap_openapi.auth import TokenManager
+from tap_openapi.defaults import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_RETRY_SECONDS,
+    DEFAULT_PAGE_SIZE,
+    DEFAULT_REQUEST_TIMEOUT,
+    MAX_PAGE_SIZE,
+    default_user_agent,
+)
 from tap_openapi.envelope import (
-    RETRIABLE_STATUSES,
+    access_hint,
+    is_token_expired,
     parse_body,
     raise_for_status,
     unwrap,
+    url_path,
 )
 from tap_openapi.errors import (
     ConfigurationError,
+    HTTPStatusError,
+    OpenAPIError,
     RetriableTransportError,
     TransportError,
+)
+from tap_openapi.retry import (
+    DEFAULT_BASE_SECONDS,
+    DEFAULT_CAP_SECONDS,
+    RetriesExhausted,
+    RetryPolicy,
+    describe_error,
+    is_retriable,
+    tls_error_message,
 )
 from tap_openapi.rows import RowConversionError, row_converter
 
@@ -47,28 +70,34 @@ logger = logging.getLogger(__name__)
 
 T = t.TypeVar("T")
 
-#: The platform caps ``pageSize`` at this.
-MAX_PAGE_SIZE = 2000
-DEFAULT_TIMEOUT = 300.0
-
-#: Failures after which the request may not have reached the server's logic,
-#: so even a POST can be sent again.
-_NOT_PROCESSED = (requests.exceptions.ConnectTimeout,)
-#: Failures worth another try for idempotent methods.
-_TRANSIENT = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.ContentDecodingError,
-)
+#: Methods the platform may receive twice without a second effect.
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 
-def _user_agent() -> str:
-    try:
-        return f"tap-openapi/{metadata.version('tap-openapi')}"
-    except metadata.PackageNotFoundError:  # pragma: no cover - source checkout
-        return "tap-openapi"
+def _may_resend(method: str, exc: BaseException) -> bool:
+    """Tell whether a request whose attempt failed with ``exc`` may go again.
+
+    Idempotent methods may. A POST only when the platform surely did not act
+    on it: the connection was never made (a connect timeout), or the
+    platform throttled it (429); a second POST after a 5xx, a reset or a
+    garbled answer could create a second item.
+    """
+    if method in _IDEMPOTENT:
+        return True
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    response = getattr(exc, "response", None)
+    return response is not None and response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+
+def _bearer_token(response: requests.Response) -> str:
+    """Return the access token ``response``'s request was sent with."""
+    header = str(response.request.headers.get("Authorization", ""))
+    return header.removeprefix("Bearer ")
+
+
+def _in(where: str) -> str:
+    return f" ({where})" if where else ""
 
 
 def load_config(
@@ -104,7 +133,23 @@ class OpenAPIClient:
     :class:`~tap_openapi.errors.HTTPStatusError` (4xx),
     :class:`~tap_openapi.errors.AuthenticationError` (token endpoint refused)
     and :class:`~tap_openapi.errors.TransportError` (unreachable, or 429/5xx
-    after ``max_retries`` retries). A 401 gets one retry with a new token.
+    after the retries). Messages never carry a secret value.
+
+    Retries follow the tap's policy (:class:`tap_openapi.retry.RetryPolicy`):
+    429, 5xx, resets, timeouts and garbled bodies are retried with
+    exponential backoff and full jitter, ``Retry-After`` honoured, until
+    ``max_retries`` or the ``max_retry_seconds`` budget runs out, and each
+    retry logs the tap's WARNING line. A POST is sent again only when the
+    platform cannot have acted on it (429, or no connection made).
+
+    A 401 whose ``X-Ca-Error-Code`` is ``A401OT`` (token expired) or ``A401AT``
+    (token unknown), or that has no such header, gets one retry with a new
+    token; any other 401 is an ``HTTPStatusError`` at once, as a new token
+    would not fix it; its message names the code and what to check. The tap
+    applies the same rule, through the same predicate
+    (``tap_openapi.envelope.is_token_expired``). Defaults (timeout, retries,
+    retry budget, page size, User-Agent) are the tap's, from
+    :mod:`tap_openapi.defaults`.
 
     Args:
         settings: The tap's settings (``base_url``, ``client_id``, ``grant_type``
@@ -115,6 +160,11 @@ class OpenAPIClient:
     Raises:
         ConfigurationError: If a setting is missing or wrong.
     """
+
+    #: Ceiling of the first wait before a retry, doubled at each attempt.
+    retry_base_seconds: float = DEFAULT_BASE_SECONDS
+    #: Longest wait between two attempts, ``Retry-After`` included.
+    retry_max_seconds: float = DEFAULT_CAP_SECONDS
 
     def __init__(
         self,
@@ -138,15 +188,24 @@ class OpenAPIClient:
                 session.verify = False
         self._session = session
         # Per request, so a session passed in by the caller is left as it is.
-        self._user_agent = str(settings.get("user_agent") or _user_agent())
+        self._user_agent = str(settings.get("user_agent") or default_user_agent())
         self.tokens = token_manager or TokenManager(settings, session)
         try:
-            self.timeout = float(settings.get("request_timeout") or DEFAULT_TIMEOUT)
+            self.timeout = float(
+                settings.get("request_timeout") or DEFAULT_REQUEST_TIMEOUT
+            )
             retries = settings.get("max_retries")
             self.max_retries = DEFAULT_MAX_RETRIES if retries is None else int(retries)
-            self.page_size = int(settings.get("page_size") or MAX_PAGE_SIZE)
+            budget = settings.get("max_retry_seconds")
+            self.max_retry_seconds = (
+                DEFAULT_MAX_RETRY_SECONDS if budget is None else float(budget)
+            )
+            self.page_size = int(settings.get("page_size") or DEFAULT_PAGE_SIZE)
         except (TypeError, ValueError) as exc:
-            msg = "Settings request_timeout, max_retries and page_size must be numbers"
+            msg = (
+                "Settings request_timeout, max_retries, max_retry_seconds and "
+                "page_size must be numbers"
+            )
             raise ConfigurationError(msg) from exc
 
     @classmethod
@@ -246,103 +305,126 @@ class OpenAPIClient:
             AuthenticationError: The token endpoint refused.
             TransportError: Unreachable, or still failing after the retries.
         """
+        try:
+            return self._request(method, path, params, json, where)
+        except OpenAPIError as exc:
+            # The platform may echo a credential in an error header or errMsg.
+            redaction.scrub(exc, self.tokens.secret_values())
+            raise
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, t.Any] | None,
+        json: t.Any,
+        where: str,
+    ) -> t.Any:
         method = method.upper()
         path = "/" + path.lstrip("/")
         url = self.base_url + path
-        renewed = False
-        attempt = 0
-        while True:
-            token = self.tokens.access_token()
-            started = time.perf_counter()
-            try:
-                response = self._session.request(
-                    method,
-                    url,
-                    params=params,
-                    json=json,
-                    headers={
-                        "Authorization": f"Bearer {token}",
-                        "User-Agent": self._user_agent,
-                    },
-                    timeout=self.timeout,
-                )
-            except requests.RequestException as exc:
-                if self._may_retry(method, exc, attempt):
-                    self._pause(method, path, type(exc).__name__, attempt, None)
-                    attempt += 1
-                    continue
-                msg = f"{method} {path}"
-                if where:
-                    msg += f" ({where})"
-                msg += f" failed after {attempt + 1} attempt(s): {type(exc).__name__}"
-                raise TransportError(msg) from exc
-            status = response.status_code
-            logger.debug(
-                "%s %s -> %d (%.0f ms)",
-                method,
-                path,
-                status,
-                (time.perf_counter() - started) * 1000,
-            )
-            if status == 401 and not renewed:
-                # A401OT: the token expired early; A401AT: the server forgot it
-                # (e.g. a cached token after a restart). One new token, one retry.
-                logger.info(
-                    "%s %s: access token rejected (%s); renewing and retrying once",
-                    method,
+        what = f"{method} request, {where}" if where else f"{method} request"
+
+        def attempt() -> t.Any:
+            response = self._send(method, url, params, json)
+            if is_token_expired(response):
+                # A401OT: the token expired early; A401AT: the server forgot
+                # it (e.g. a cached token after a restart). One new token, one
+                # more try, as the tap does. Other 401 codes (e.g. a client
+                # calling from a refused address) are not about the token:
+                # they go on to raise_for_status as HTTPStatusError.
+                logger.warning(
+                    "Access token expired on %s (%s); renewing it and retrying once",
                     path,
-                    response.headers.get("X-Ca-Error-Code", "HTTP 401"),
+                    what,
                 )
-                self.tokens.invalidate(token)
-                renewed = True
-                continue
-            if status in RETRIABLE_STATUSES and self._may_retry(
-                method, status, attempt
-            ):
-                self._pause(
-                    method,
-                    path,
-                    f"HTTP {status}",
-                    attempt,
-                    response.headers.get("Retry-After"),
-                )
-                attempt += 1
-                continue
+                self.tokens.invalidate(_bearer_token(response))
+                response = self._send(method, url, params, json)
             try:
                 raise_for_status(response, where)
-                payload = parse_body(response, where)
-            except RetriableTransportError as exc:
-                if status < 400 and self._may_retry(method, None, attempt):
-                    self._pause(method, path, "unusable body", attempt, None)
-                    attempt += 1
-                    continue
-                msg = f"{exc} (gave up after {attempt + 1} attempt(s))"
-                raise TransportError(msg) from exc
+            except HTTPStatusError as exc:
+                hint = access_hint(exc.status, exc.error_code)
+                if hint is None:
+                    raise
+                raise exc.with_hint(hint) from exc
+            payload = parse_body(response, where)
             return unwrap(payload, path, where)
 
-    def _may_retry(
-        self, method: str, failure: int | BaseException | None, attempt: int
-    ) -> bool:
-        """Retry idempotent calls on transient failures; a POST only if unsent."""
-        if attempt >= self.max_retries:
-            return False
-        if isinstance(failure, BaseException):
-            if isinstance(failure, _NOT_PROCESSED):
-                return True
-            return method in _IDEMPOTENT and isinstance(failure, _TRANSIENT)
-        if failure == 429:
-            return True  # throttled: the platform did not process it
-        return method in _IDEMPOTENT
+        try:
+            return self.retry_policy.call(
+                attempt,
+                path=path,
+                what=what,
+                may_retry=lambda exc: _may_resend(method, exc),
+            )
+        except RetriesExhausted as exc:
+            raise TransportError(self._gave_up(exc, method, path, where)) from exc.last
+        except RetriableTransportError as exc:
+            # A failure _may_resend refused: the platform may have acted on it.
+            msg = f"{exc} (not retried: the platform may have processed the "
+            msg += f"{method})"
+            raise TransportError(msg) from exc
+        except requests.exceptions.SSLError as exc:
+            raise TransportError(tls_error_message(exc, url)) from exc
+        except requests.RequestException as exc:
+            msg = f"{method} {path}{_in(where)} failed: {describe_error(exc)}"
+            if is_retriable(exc):  # refused by _may_resend
+                msg += f" (not retried: the platform may have processed the {method})"
+            else:
+                msg += "; check base_url and the network"
+            raise TransportError(msg) from exc
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, t.Any] | None,
+        json: t.Any,
+    ) -> requests.Response:
+        """Send one HTTP request with the current token; raises on no answer."""
+        token = self.tokens.access_token()
+        started = time.perf_counter()
+        response = self._session.request(
+            method,
+            url,
+            params=params,
+            json=json,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "User-Agent": self._user_agent,
+            },
+            timeout=self.timeout,
+        )
+        logger.debug(
+            "%s %s -> %d (%.0f ms)",
+            method,
+            url_path(url),
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
+        return response
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The retry policy of every call, the tap's (:mod:`tap_openapi.retry`)."""
+        return RetryPolicy(
+            max_retries=self.max_retries,
+            max_seconds=self.max_retry_seconds,
+            base_seconds=self.retry_base_seconds,
+            cap_seconds=self.retry_max_seconds,
+        )
 
     @staticmethod
-    def _pause(
-        method: str, path: str, why: str, attempt: int, retry_after: str | None
-    ) -> None:
-        delay = retry_delay(attempt, retry_after)
-        logger.warning(
-            "%s %s: %s; retry %d in %.1f s", method, path, why, attempt + 1, delay
-        )
-        time.sleep(delay)
+    def _gave_up(exc: RetriesExhausted, method: str, path: str, where: str) -> str:
+        """The message of a call whose retries ran out."""
+        last = exc.last
+        if isinstance(last, OpenAPIError):
+            return f"{last} ({exc.summary})"
+        msg = f"{method} {path}{_in(where)} failed: {describe_error(last)} "
+        msg += f"({exc.summary})"
+        if isinstance(last, requests.exceptions.ConnectionError):
+            msg += "; check base_url and the network"
+        return msg
 
     # -- paged reading -----------------------------------------------------------------
 

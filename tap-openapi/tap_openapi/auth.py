@@ -19,13 +19,18 @@ The client authenticates with HTTP Basic (``client_auth_method: basic``,
 default) or with form fields (``post``). oauthlib builds the request bodies
 and validates the answers; this module adds transport, renewal ahead of expiry,
 thread safety and the token cache. Its public contract for the rest of the
-package: ``access_token()``, ``invalidate(token)`` and ``token_requests``.
+package: ``access_token()``, ``invalidate(token)``, ``secret_values()`` and
+``token_requests``. Errors it raises never carry a secret value, even when the
+platform echoes one in its ``error_description``.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import dataclasses
 import logging
+import math
 import threading
 import time
 import typing as t
@@ -42,11 +47,25 @@ from oauthlib.oauth2 import (
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 from oauthlib.oauth2.rfc6749.parameters import prepare_token_request
 
-from tap_openapi.envelope import RETRIABLE_STATUSES
+from tap_openapi import redaction
+from tap_openapi.defaults import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_RETRY_SECONDS,
+    DEFAULT_REQUEST_TIMEOUT,
+)
+from tap_openapi.envelope import RETRIABLE_STATUSES, url_path
 from tap_openapi.errors import (
     AuthenticationError,
     ConfigurationError,
+    OpenAPIError,
+    RetriableTransportError,
     TransportError,
+)
+from tap_openapi.retry import (
+    RetriesExhausted,
+    RetryPolicy,
+    describe_error,
+    tls_error_message,
 )
 from tap_openapi.token_cache import CachedToken, TokenCache
 
@@ -56,35 +75,46 @@ logger = logging.getLogger(__name__)
 #: smaller) before it expires, so no request goes out with a dying token.
 RENEW_MARGIN_SECONDS = 60
 RENEW_MARGIN_SHARE = 0.1
-#: Assumed lifetime when the token answer has no ``expires_in``.
+#: Assumed lifetime when the token answer has no ``expires_in``, or one that is
+#: not a number. ``expires_in: 0`` is not "missing": such a token is used for
+#: the request at hand only (see :meth:`TokenManager.access_token`).
 DEFAULT_LIFETIME = 3600.0
 
 GRANT_TYPES = ("client_credentials", "password", "authorization_code", "refresh_token")
 CLIENT_AUTH_METHODS = ("basic", "post")
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:8976/callback"
-DEFAULT_TIMEOUT = 300.0
-DEFAULT_MAX_RETRIES = 5
 
 LOGIN_HINT = "run `tap-openapi-login --config <your config file>` to sign in again"
 
 
-def retry_delay(attempt: int, retry_after: str | None = None) -> float:
-    """Return the pause before retry number ``attempt`` (0-based).
-
-    Exponential from 0.1 s, capped at 5 s; a numeric ``Retry-After`` header
-    wins, capped at 30 s so a misbehaving server cannot stall a run.
-    """
-    if retry_after:
-        try:
-            return min(max(float(retry_after), 0.0), 30.0)
-        except ValueError:
-            pass
-    return float(min(0.1 * 2**attempt, 5.0))
+#: How to fix a refused token request, by RFC 6749 error code.
+TOKEN_ERROR_HINTS = {
+    "invalid_client": "check client_id and client_secret (and client_auth_method)",
+    "unauthorized_client": "this client may not use the grant: check grant_type",
+    "unsupported_grant_type": "check grant_type",
+    "invalid_scope": "check the scope setting",
+}
 
 
 def is_extension_grant(grant_type: str) -> bool:
     """Tell whether ``grant_type`` is an extension grant (an absolute URI)."""
     return ":" in grant_type and bool(urlsplit(grant_type).scheme)
+
+
+def parse_expires_in(value: t.Any) -> float | None:
+    """Return the lifetime a token answer's ``expires_in`` gives, in seconds.
+
+    ``None`` when ``value`` is missing or not a number (the caller then assumes
+    :data:`DEFAULT_LIFETIME`); ``0`` (or less) means expired on arrival.
+    Numeric strings are accepted, as many servers send them.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return max(seconds, 0.0) if math.isfinite(seconds) else None
 
 
 def renew_margin(lifetime: float) -> float:
@@ -115,6 +145,7 @@ class OAuthSettings:
     request_timeout: float
     verify_tls: bool
     max_retries: int
+    max_retry_seconds: float = DEFAULT_MAX_RETRY_SECONDS
 
     @classmethod
     def from_settings(cls, settings: t.Mapping[str, t.Any]) -> OAuthSettings:
@@ -180,11 +211,18 @@ class OAuthSettings:
             )
             raise ConfigurationError(msg)
         try:
-            timeout = float(settings.get("request_timeout") or DEFAULT_TIMEOUT)
+            timeout = float(settings.get("request_timeout") or DEFAULT_REQUEST_TIMEOUT)
             retries = settings.get("max_retries")
             max_retries = DEFAULT_MAX_RETRIES if retries is None else int(retries)
+            budget = settings.get("max_retry_seconds")
+            max_retry_seconds = (
+                DEFAULT_MAX_RETRY_SECONDS if budget is None else float(budget)
+            )
         except (TypeError, ValueError) as exc:
-            msg = "Settings request_timeout and max_retries must be numbers"
+            msg = (
+                "Settings request_timeout, max_retries and max_retry_seconds "
+                "must be numbers"
+            )
             raise ConfigurationError(msg) from exc
         verify = settings.get("verify_tls")
         return cls(
@@ -204,6 +242,7 @@ class OAuthSettings:
             request_timeout=timeout,
             verify_tls=True if verify is None else bool(verify),
             max_retries=max(max_retries, 0),
+            max_retry_seconds=max_retry_seconds,
         )
 
 
@@ -254,9 +293,11 @@ class TokenManager:
         self._scope: str | None = None
         self._rejected: str | None = None
         self._warned_unsaved_rotation = False
+        self._warned_no_lifetime = False
         path = self.settings.token_cache_path
         self.cache = TokenCache(path) if path else None
         self.token_requests = 0
+        redaction.register(self)
 
     def __repr__(self) -> str:
         return (
@@ -277,16 +318,51 @@ class TokenManager:
     def access_token(self) -> str:
         """Return a valid access token, fetching a new one when needed.
 
+        A token the platform issued with ``expires_in: 0`` is returned once, for
+        the request at hand; the next call fetches another.
+
         Raises:
             AuthenticationError: If the token endpoint refuses (the message
                 names the RFC 6749 error, never a secret).
             TransportError: If the token endpoint cannot be reached.
         """
-        with self._lock:
+        with self._lock, self._redacting():
             if self._token is None or time.monotonic() >= self._renew_at:
                 self._renew()
             assert self._token is not None
             return self._token
+
+    def secret_values(self) -> list[str]:
+        """Return the secrets this manager holds, to keep them out of messages.
+
+        The secret settings, the current access and refresh tokens, the last
+        token the platform rejected, and the HTTP Basic credentials.
+        """
+        oauth = self.settings
+        values = [
+            oauth.client_secret,
+            oauth.password,
+            oauth.refresh_token,
+            self._token,
+            self._refresh_token,
+            self._rejected,
+        ]
+        if oauth.client_secret:
+            pair = f"{quote_plus(oauth.client_id)}:{quote_plus(oauth.client_secret)}"
+            values.append(base64.b64encode(pair.encode()).decode("ascii"))
+        return [value for value in values if value]
+
+    @contextlib.contextmanager
+    def _redacting(self) -> t.Iterator[None]:
+        """Take secret values out of the errors raised inside the block.
+
+        The platform may echo what it was sent in an error_description.
+        """
+        try:
+            yield
+        except OpenAPIError as exc:
+            redaction.scrub(exc, self.secret_values())
+            raise
 
     def invalidate(self, token: str) -> None:
         """Forget ``token`` (the platform said it expired); the next call renews."""
@@ -315,7 +391,7 @@ class TokenManager:
             code_verifier=code_verifier,
             **self._client_auth_fields(),
         )
-        with self._lock, self.cache.lock():
+        with self._lock, self._redacting(), self.cache.lock():
             self._apply(self._request(client, body, "authorization_code"))
             if not self._refresh_token:
                 logger.warning(
@@ -475,77 +551,135 @@ class TokenManager:
             "Content-Type": "application/x-www-form-urlencoded",
             "Accept": "application/json",
         }
-        attempts = self.settings.max_retries + 1
-        for attempt in range(attempts):
+        # verify_tls: false must win over REQUESTS_CA_BUNDLE, which requests
+        # would otherwise apply to a session that does not verify.
+        verify = False if self._session.verify is False else None
+
+        def attempt() -> requests.Response:
             logger.info("Requesting an access token (%s grant) from %s", grant, url)
             self.token_requests += 1
-            try:
-                response = self._session.post(
-                    url,
-                    data=body,
-                    headers=headers,
-                    auth=self._basic_auth(),
-                    timeout=self.settings.request_timeout,
+            response = self._session.post(
+                url,
+                data=body,
+                headers=headers,
+                auth=self._basic_auth(),
+                timeout=self.settings.request_timeout,
+                verify=verify,
+            )
+            if response.status_code in RETRIABLE_STATUSES:
+                # With the response, so that Retry-After is honoured.
+                raise RetriableTransportError(
+                    f"Token endpoint {url_path(url)} answered "
+                    f"HTTP {response.status_code}",
+                    response,
                 )
-            except requests.RequestException as exc:
-                if attempt + 1 < attempts:
-                    logger.warning(
-                        "Token endpoint %s unreachable (%s); retrying",
-                        url,
-                        type(exc).__name__,
-                    )
-                    time.sleep(retry_delay(attempt))
-                    continue
-                msg = (
-                    f"Token endpoint {url} unreachable after {attempts} attempts: "
-                    f"{type(exc).__name__}"
-                )
-                raise TransportError(msg) from exc
-            if response.status_code in RETRIABLE_STATUSES and attempt + 1 < attempts:
-                logger.warning(
-                    "Token endpoint %s answered HTTP %d; retrying",
-                    url,
-                    response.status_code,
-                )
-                time.sleep(retry_delay(attempt, response.headers.get("Retry-After")))
-                continue
-            return self._parse(client, response, grant)
-        raise AssertionError("unreachable")  # pragma: no cover
+            return response
+
+        policy = RetryPolicy(
+            max_retries=self.settings.max_retries,
+            max_seconds=self.settings.max_retry_seconds,
+        )
+        try:
+            response = policy.call(
+                attempt, path=url_path(url), what=f"token request, {grant} grant"
+            )
+        except requests.exceptions.SSLError as exc:
+            raise TransportError(tls_error_message(exc, url)) from exc
+        except RetriesExhausted as exc:
+            raise TransportError(self._gave_up_message(exc)) from exc.last
+        except requests.RequestException as exc:
+            msg = f"Token request to {url} failed: {describe_error(exc)}"
+            raise TransportError(msg) from exc
+        return self._parse(client, response, grant)
+
+    def _gave_up_message(self, exc: RetriesExhausted) -> str:
+        url, last = self.token_url, exc.last
+        response = getattr(last, "response", None)
+        if isinstance(last, RetriableTransportError) and response is not None:
+            return (
+                f"Token endpoint {url} answered HTTP {response.status_code} "
+                f"({exc.summary}): the authorization server is down, overloaded "
+                "or throttling this client; try again later"
+            )
+        budget = f"; {exc.summary}" if exc.budget is not None else ""
+        return (
+            f"Token endpoint {url} unreachable after {exc.attempts} attempts"
+            f"{budget}: {describe_error(last)}; check base_url (or token_url) "
+            "and the network"
+        )
 
     def _parse(
         self, client: Client, response: requests.Response, grant: str
     ) -> dict[str, t.Any]:
         status = response.status_code
         try:
-            is_json = isinstance(orjson.loads(response.content), dict)
+            raw = orjson.loads(response.content)
         except orjson.JSONDecodeError:
-            is_json = False
-        if not is_json:
+            raw = None
+        if not isinstance(raw, dict):
             msg = (
                 f"Token endpoint {self.token_url} answered HTTP {status} without "
                 f"an OAuth2 JSON body ({grant} grant)"
             )
+            if status == 404:
+                msg += "; check token_url (default {base_url}/oauth2/token)"
             if status >= 400:
                 raise AuthenticationError(msg, status=status)
             raise TransportError(msg)
+        body = response.text
+        if "expires_in" in raw:
+            # Read here, not by oauthlib: it drops an expires_in of 0 (which
+            # would then read as "missing") and raises a bare ValueError on
+            # one that is not an integer.
+            expires_in = raw.pop("expires_in")
+            body = orjson.dumps(raw).decode("utf-8")
+        else:
+            expires_in = None
         try:
             # No scope is passed: oauthlib would raise a bare Warning when the
             # server narrows the scope, which is the server's right.
-            token = client.parse_request_body_response(response.text)
+            token = client.parse_request_body_response(body)
         except OAuth2Error as exc:
             msg = f"Token request refused ({grant} grant): {exc.error}"
             if exc.description:
                 msg += f" ({exc.description})"
+            hint = TOKEN_ERROR_HINTS.get(exc.error)
+            if exc.error == "invalid_grant" and grant == "password":
+                hint = "check username and password"
+            if hint:
+                msg += f"; {hint}"
             raise AuthenticationError(
                 msg, error=exc.error, description=exc.description, status=status
             ) from exc
         if status >= 400:
             msg = f"Token request refused ({grant} grant): HTTP {status}"
             raise AuthenticationError(msg, status=status)
-        return dict(token)
+        answer = dict(token)
+        answer["expires_in"] = parse_expires_in(expires_in)
+        if expires_in is not None and answer["expires_in"] is None:
+            logger.warning(
+                "Token endpoint %s sent expires_in %.20r, not a number of seconds; "
+                "assuming %.0f s",
+                self.token_url,
+                expires_in,
+                DEFAULT_LIFETIME,
+            )
+        return answer
 
     def _apply(self, token: t.Mapping[str, t.Any]) -> None:
-        lifetime = float(token.get("expires_in") or DEFAULT_LIFETIME)
+        """Adopt a token answer whose ``expires_in`` was read by :meth:`_parse`."""
+        lifetime = token.get("expires_in")
+        if lifetime is None:
+            lifetime = DEFAULT_LIFETIME
+        elif lifetime <= 0 and not self._warned_no_lifetime:
+            self._warned_no_lifetime = True
+            logger.warning(
+                "Token endpoint %s issues access tokens with expires_in 0: each "
+                "token is used for one request only, so every request costs a "
+                "token request",
+                self.token_url,
+            )
+        # A lifetime of 0 puts _renew_at in the past: the next call renews.
         margin = self._margin if self._margin is not None else renew_margin(lifetime)
         now = time.time()
         self._token = str(token["access_token"])

@@ -11,6 +11,11 @@ Incremental streams page by keyset instead, by default (see
 starting from the last row read, because offsets over a result that changes
 while it is read can skip rows. ``incremental_paging: offset`` brings back the
 concurrent page-number reads for them.
+
+Every page request is retried under :class:`tap_openapi.retry.RetryPolicy`
+(the token endpoint's policy too). A read that brings every row (a full-table
+stream, or an incremental one from 0 with no bookmark) carries a table
+version and ends with ACTIVATE_VERSION; a read that fails never sends it.
 """
 
 from __future__ import annotations
@@ -18,17 +23,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
-import email.utils
-import itertools
 import logging
 import math
-import random
-import re
 import sys
 import time
 import typing as t
+from http import HTTPStatus
 
-import backoff
 import requests
 import requests.exceptions
 from singer_sdk import RESTStream
@@ -37,20 +38,45 @@ from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.mapper import SameRecordTransform
 
+from tap_openapi.defaults import (
+    DEFAULT_MAX_CONCURRENT_REQUESTS,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_RETRY_SECONDS,
+    DEFAULT_PAGE_SIZE,
+    DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_START_TS,
+    default_user_agent,
+)
 from tap_openapi.envelope import (
+    access_hint,
     is_token_expired,
     parse_body,
     raise_for_status,
     unwrap,
     url_path,
 )
-from tap_openapi.errors import OpenAPIError, TransportError
+from tap_openapi.errors import (
+    ConfigurationError,
+    HTTPStatusError,
+    OpenAPIError,
+    TransportError,
+)
 from tap_openapi.fetcher import fetch_in_order
 from tap_openapi.pagination import (
+    RECORDS_PATH_HINT,
     KeysetPaginator,
     PageNumberPaginator,
     lookup,
     shape_error,
+)
+from tap_openapi.retry import (
+    DEFAULT_BASE_SECONDS,
+    DEFAULT_CAP_SECONDS,
+    RETRIABLE_ERRORS,
+    RetriesExhausted,
+    RetryPolicy,
+    describe_error,
+    tls_error_message,
 )
 from tap_openapi.schema_inference import infer_schema, rows_match_schema
 from tap_openapi.streams import (
@@ -58,6 +84,8 @@ from tap_openapi.streams import (
     INCLUDE_DELETED_PARAM,
     SDC_DELETED_AT,
     StreamSettings,
+    describe_properties,
+    missing_key,
 )
 from tap_openapi.writer import BufferedJSONWriter
 
@@ -69,7 +97,6 @@ else:
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterable, Iterator
 
-    from backoff.types import Details
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
 
@@ -77,21 +104,19 @@ if t.TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: Transient failures worth another try: 429/5xx and garbled bodies (raised
-#: as RetriableAPIError subclasses), resets, timeouts, cut-off bodies.
-RETRIABLE_ERRORS: tuple[type[Exception], ...] = (
-    RetriableAPIError,
-    ConnectionResetError,
-    requests.exceptions.ConnectionError,
-    requests.exceptions.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.ContentDecodingError,
-)
+__all__ = ["RETRIABLE_ERRORS", "Connection", "OpenAPIStream", "describe_error"]
 
 #: Rows asked for when a schema must be inferred.
 SAMPLE_PAGE_SIZE = 200
 
-_QUERY = re.compile(r"\?[^\s'\"]*")
+#: How to fix an HTTP error answer to a page request, by status; 401 and 403
+#: are the client's, not the stream's (:func:`tap_openapi.envelope.access_hint`).
+STATUS_HINTS: dict[int, str] = {
+    HTTPStatus.BAD_REQUEST: (
+        "check the stream's params and incremental_param settings"
+    ),
+    HTTPStatus.NOT_FOUND: "check the stream's path setting (and base_url)",
+}
 
 
 class PageFetch(t.Protocol):
@@ -106,6 +131,9 @@ class PageFetch(t.Protocol):
 class Connection:
     """What every stream of a run shares: one HTTP session, one token.
 
+    The defaults are the settings' defaults (:mod:`tap_openapi.defaults`),
+    which the tap's config schema and the client library use as well.
+
     Attributes:
         session: Keep-alive session whose pool fits the concurrent requests.
         authenticator: Signs requests with the run's single token manager.
@@ -113,62 +141,20 @@ class Connection:
         max_concurrent_requests: Page requests in flight per stream.
         request_timeout: Seconds to wait for a connection or a read.
         max_retries: Retries of one request after a transient failure.
+        max_retry_seconds: Time budget of one request's retries.
         user_agent: The ``User-Agent`` header.
         start_ts: Where incremental streams start without a bookmark.
     """
 
     session: requests.Session
     authenticator: TokenManagerAuthenticator
-    page_size: int = 2000
-    max_concurrent_requests: int = 4
-    request_timeout: float = 60.0
-    max_retries: int = 5
-    user_agent: str = "tap-openapi"
-    start_ts: int = 0
-
-
-def describe_error(exc: BaseException) -> str:
-    """One line about ``exc``, without query strings (they may hold secrets).
-
-    Args:
-        exc: The error.
-
-    Returns:
-        ``"ClassName: message"``, shortened, or the message of our own errors.
-    """
-    if isinstance(exc, OpenAPIError):
-        return str(exc)
-    text = _QUERY.sub("", str(exc))
-    if len(text) > 200:
-        text = text[:197] + "..."
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def retry_after_seconds(exc: BaseException, cap: float) -> float | None:
-    """Read ``Retry-After`` (seconds or HTTP date) from a throttled answer.
-
-    Args:
-        exc: The retriable error, which may carry the response.
-        cap: The longest wait honoured.
-
-    Returns:
-        The wait the server asked for, capped, or None if it asked nothing.
-    """
-    response = getattr(exc, "response", None)
-    if response is None:
-        return None
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        seconds = (when - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
-    return min(max(seconds, 0.0), cap)
+    page_size: int = DEFAULT_PAGE_SIZE
+    max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    max_retries: int = DEFAULT_MAX_RETRIES
+    user_agent: str = dataclasses.field(default_factory=default_user_agent)
+    start_ts: int = DEFAULT_START_TS
+    max_retry_seconds: float = DEFAULT_MAX_RETRY_SECONDS
 
 
 class OpenAPIStream(RESTStream[int]):
@@ -186,9 +172,9 @@ class OpenAPIStream(RESTStream[int]):
     """
 
     #: First wait before a retry, doubled at each attempt (with full jitter).
-    retry_base_seconds: float = 1.0
+    retry_base_seconds: float = DEFAULT_BASE_SECONDS
     #: Longest wait between two attempts, ``Retry-After`` included.
-    retry_max_seconds: float = 60.0
+    retry_max_seconds: float = DEFAULT_CAP_SECONDS
     #: Seconds between two progress lines of a stream.
     progress_interval_seconds: float = 10.0
 
@@ -213,6 +199,7 @@ class OpenAPIStream(RESTStream[int]):
         self._fast_records = False
         self._extracted_at = utc_now()
         self._records_done = False
+        self._send_settings: dict[str, t.Any] | None = None
 
     # --- declaration -----------------------------------------------------
 
@@ -273,9 +260,72 @@ class OpenAPIStream(RESTStream[int]):
             elif self.settings.schema is not None:
                 self._schema = self._with_sdc_columns(dict(self.settings.schema))
             else:
-                self._schema = self._with_sdc_columns(self._infer_schema())
+                inferred = self._with_sdc_columns(self._infer_schema())
+                # Before discovery writes a catalog the sync would refuse.
+                self.check_keys(inferred, "inferred")
+                self._schema = inferred
                 self._schema_inferred = True
         return self._schema
+
+    def check_keys(self, schema: dict[str, t.Any], source: str) -> None:
+        """Raise if a key column of this stream is not in ``schema``.
+
+        Settings with a ``schema`` are checked with the config, before any
+        request; this covers inferred schemas and catalogs.
+
+        Args:
+            schema: The schema the stream will use.
+            source: ``"inferred"``, ``"catalog"`` or ``"settings"``.
+
+        Raises:
+            ConfigurationError: Naming the stream, the key and the schema's
+                properties, and how to fix it.
+        """
+        problem = missing_key(self.primary_keys, self.replication_key, schema)
+        if problem is None:
+            return
+        setting, key = problem
+        head = f"Stream '{self.name}': {setting} names '{key}'"
+        columns = describe_properties(schema)
+        if source == "inferred":
+            msg = (
+                f"{head}, which the API's rows do not have (schema inferred from "
+                f"a sample page; {columns}): correct {setting} in the stream's "
+                "settings, or give the stream a schema that has the column"
+            )
+        elif source == "catalog":
+            msg = (
+                f"{head}, which is not a property of the stream's schema in the "
+                f"catalog ({columns}): correct the catalog, or write a new one "
+                "with --discover"
+            )
+        else:
+            msg = (
+                f"{head}, which is not a property of the stream's schema "
+                f"({columns}): add '{key}' to the schema or correct {setting}"
+            )
+        raise ConfigurationError(msg)
+
+    @override
+    def get_replication_key_signpost(self, context: Context | None = None) -> t.Any:
+        """Check the key columns against the schema in use; no signpost.
+
+        singer-sdk calls this first when a stream starts to sync, before any
+        message is written: the place to refuse a schema without the keys
+        (its own check would end the run on a raw ``InvalidReplicationKey``
+        traceback, and only for the replication key).
+
+        Args:
+            context: Stream partition context.
+
+        Returns:
+            What singer-sdk returns (no signpost for integer bookmarks).
+        """
+        if self._input_schema is not None:
+            self.check_keys(self._input_schema, "catalog")
+        else:
+            self.check_keys(self.schema, "settings")
+        return super().get_replication_key_signpost(context)
 
     def _with_sdc_columns(self, schema: dict[str, t.Any]) -> dict[str, t.Any]:
         if self.settings.include_deleted:
@@ -357,6 +407,23 @@ class OpenAPIStream(RESTStream[int]):
         value = self.get_starting_replication_key_value(context)
         return self.connection.start_ts if value is None else value
 
+    def reads_every_row(self, start: t.Any) -> bool:
+        """Tell whether a read from ``start`` brings every row the API has.
+
+        A full-table stream always does. An incremental stream does when it
+        starts from 0: no bookmark and ``start_ts: 0``, as in its first run
+        or a periodic full resync (``meltano run --full-refresh``).
+
+        Args:
+            start: The value :meth:`start_value` gave (None for full table).
+
+        Returns:
+            True if a target may remove the rows this read does not bring.
+        """
+        if not self.replication_key:
+            return True
+        return isinstance(start, int) and not isinstance(start, bool) and start == 0
+
     def _prepare(
         self, context: Context | None, page_num: int, page_size: int, start: t.Any
     ) -> requests.PreparedRequest:
@@ -376,8 +443,18 @@ class OpenAPIStream(RESTStream[int]):
         return self.requests_session.prepare_request(request)
 
     def _send(self, request: requests.PreparedRequest) -> requests.Response:
-        return self.requests_session.send(
-            request, timeout=self.connection.request_timeout
+        session = self.requests_session
+        if self._send_settings is None:
+            # Session.send, unlike Session.get, ignores the environment:
+            # REQUESTS_CA_BUNDLE, HTTPS_PROXY and NO_PROXY must apply to pages
+            # as they do to token requests. verify_tls: false stays false.
+            verify = False if session.verify is False else None
+            self._send_settings = dict(
+                session.merge_environment_settings(request.url, {}, None, verify, None)
+            )
+        settings = self._send_settings
+        return session.send(
+            request, timeout=self.connection.request_timeout, **settings
         )
 
     def _fetch_page_once(
@@ -401,6 +478,13 @@ class OpenAPIStream(RESTStream[int]):
         except RetriableAPIError as exc:
             exc.response = response  # for Retry-After
             raise
+        except HTTPStatusError as exc:
+            hint = STATUS_HINTS.get(exc.status) or access_hint(
+                exc.status, exc.error_code
+            )
+            if hint is None:
+                raise
+            raise exc.with_hint(hint) from exc
         payload = parse_body(response, where)
         unwrap(payload, url_path(response.url), where)
         return payload
@@ -414,20 +498,22 @@ class OpenAPIStream(RESTStream[int]):
         each request's own, the others keep the one given here.
         """
         size = page_size or self.page_size
-        attempt = self.request_decorator(self._fetch_page_once)
-        tries = self.backoff_max_tries()
+        policy = self.retry_policy
         default_start = start
 
         def fetch(page_num: int, start: t.Any = default_start, /) -> dict[str, t.Any]:
+            where = f"stream '{self.name}', page {page_num}"
             try:
-                return t.cast(
-                    "dict[str, t.Any]", attempt(context, page_num, size, start)
+                return policy.call(
+                    lambda: self._fetch_page_once(context, page_num, size, start),
+                    path=self.path,
+                    what=where,
                 )
-            except RETRIABLE_ERRORS as exc:
-                msg = describe_error(exc)
-                if not isinstance(exc, OpenAPIError):
-                    msg = f"Stream '{self.name}', page {page_num}: {msg}"
-                msg += f" (gave up after {tries} attempts)"
+            except RetriesExhausted as exc:
+                raise self._gave_up(exc, page_num) from exc.last
+            except requests.exceptions.SSLError as exc:
+                msg = f"Stream '{self.name}', page {page_num}: "
+                msg += tls_error_message(exc, self.url_base)
                 raise TransportError(msg) from exc
             except requests.RequestException as exc:
                 msg = f"Stream '{self.name}', page {page_num}: request to "
@@ -436,53 +522,49 @@ class OpenAPIStream(RESTStream[int]):
 
         return fetch
 
+    def _gave_up(self, exc: RetriesExhausted, page_num: int) -> TransportError:
+        """The error of a page whose retries ran out, with a hint when useful."""
+        last = exc.last
+        msg = describe_error(last)
+        if not isinstance(last, OpenAPIError):
+            msg = f"Stream '{self.name}', page {page_num}: {msg}"
+        msg += f" ({exc.summary})"
+        if isinstance(last, requests.exceptions.ConnectionError):
+            msg += "; check base_url and the network"
+        return TransportError(msg)
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The run's retry policy (:mod:`tap_openapi.retry`) for this stream."""
+        return RetryPolicy(
+            max_retries=self.connection.max_retries,
+            max_seconds=self.connection.max_retry_seconds,
+            base_seconds=self.retry_base_seconds,
+            cap_seconds=self.retry_max_seconds,
+        )
+
     @override
     def request_decorator(self, func: Callable[..., t.Any]) -> Callable[..., t.Any]:
-        """Retry transient failures with exponential backoff and full jitter."""
-        decorate = backoff.on_exception(
-            self.backoff_wait_generator,
-            RETRIABLE_ERRORS,
-            max_tries=self.backoff_max_tries,
-            on_backoff=self.backoff_handler,
-            jitter=None,  # applied in backoff_wait_generator, not to Retry-After
-            logger=None,  # backoff_handler logs each retry
-        )
-        return decorate(func)
+        """Retry ``func`` under :attr:`retry_policy`, as page requests are.
 
-    @override
-    def backoff_max_tries(self) -> int:
-        return self.connection.max_retries + 1
-
-    @override
-    def backoff_wait_generator(self) -> t.Generator[float, t.Any, None]:
-        """Wait ``Retry-After`` if the server said so, else 1, 2, 4... s jittered.
-
-        backoff sends each failure into the generator, so the wait can depend
-        on the response that failed.
+        The stream reads pages through :meth:`_page_fetcher`; this keeps any
+        request made through the SDK's own path under the same policy.
         """
-        exc = yield 0.0  # backoff primes the generator; this value is unused
-        for attempt in itertools.count():
-            wait = retry_after_seconds(exc, self.retry_max_seconds)
-            if wait is None:
-                ceiling = self.retry_base_seconds * 2**attempt
-                wait = random.uniform(0, min(ceiling, self.retry_max_seconds))
-            exc = yield wait
+        policy = self.retry_policy
 
-    @override
-    def backoff_handler(self, details: Details) -> None:
-        exc = details.get("exception")
-        args = details.get("args") or ()
-        page = args[1] if len(args) > 1 else "?"
-        logger.warning(
-            "Retrying %s (stream '%s', page %s) in %.2f s, attempt %d of %d: %s",
-            self.path,
-            self.name,
-            page,
-            details.get("wait") or 0.0,
-            details["tries"] + 1,
-            self.backoff_max_tries(),
-            describe_error(exc) if exc is not None else "unknown cause",
-        )
+        def call(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            try:
+                return policy.call(
+                    lambda: func(*args, **kwargs),
+                    path=self.path,
+                    what=f"stream '{self.name}'",
+                )
+            except RetriesExhausted as exc:
+                msg = f"Stream '{self.name}': {describe_error(exc.last)} "
+                msg += f"({exc.summary})"
+                raise TransportError(msg) from exc.last
+
+        return call
 
     # --- records -----------------------------------------------------------
 
@@ -490,7 +572,9 @@ class OpenAPIStream(RESTStream[int]):
         rows = lookup(payload, self.settings.records_path)
         if not isinstance(rows, list):
             owner = f"Stream '{self.name}', page {page_num}"
-            raise shape_error(owner, self.settings.records_path, "a list", rows)
+            raise shape_error(
+                owner, self.settings.records_path, "a list", rows, RECORDS_PATH_HINT
+            )
         return rows
 
     def _new_paginator(self, start: t.Any) -> PageNumberPaginator:
@@ -557,6 +641,19 @@ class OpenAPIStream(RESTStream[int]):
         start = self.start_value(context) if key else None
         paginator = self._new_paginator(start)
         self._records_done = False
+        self._stream_version = None
+        if self.emit_activate_version_messages and self.reads_every_row(start):
+            # The tap's start in milliseconds (the SDK's default is seconds,
+            # so two full syncs within one second would share a version).
+            self._stream_version = self._initialized_at
+            if key:
+                logger.info(
+                    "Stream '%s': reading every row (no bookmark, %s=0); "
+                    "ACTIVATE_VERSION %d follows the last one",
+                    self.name,
+                    self.settings.incremental_param,
+                    self._stream_version,
+                )
         if key:
             logger.info(
                 "Stream '%s': reading %s from %s=%s (%s paging)",
@@ -604,11 +701,9 @@ class OpenAPIStream(RESTStream[int]):
                 bookmark if bookmark is not None else start,
             )
         self._records_done = True
-        if (
-            self.replication_method == "FULL_TABLE"
-            and self.emit_activate_version_messages
-            and self._stream_version is not None
-        ):
+        if self._stream_version is not None:
+            # Only here, after every page: a failed read raised above, and a
+            # target must never drop rows on the word of a partial read.
             self._write_activate_version_message(self._stream_version)
 
     @override

@@ -46,6 +46,42 @@ def is_token_expired(response: requests.Response) -> bool:
     )
 
 
+def access_hint(status: int, error_code: str | None) -> str | None:
+    """Say how to fix a 401 or 403 that reached the caller, or None.
+
+    A 401 reaches the caller in two ways: the token was renewed and the new
+    one was refused as well (A401OT/A401AT twice), or the platform refused
+    the request for a reason a new token does not fix (any other
+    ``X-Ca-Error-Code``, e.g. a client calling from an address it may not
+    use), which is then not renewed at all.
+
+    Args:
+        status: The HTTP status.
+        error_code: The ``X-Ca-Error-Code`` header, if any.
+
+    Returns:
+        The hint, or None for other statuses.
+    """
+    if status == HTTPStatus.UNAUTHORIZED:
+        if error_code in (None, TOKEN_EXPIRED_CODE, TOKEN_UNKNOWN_CODE):
+            return (
+                "the platform refused a freshly issued token too: check that "
+                "token_url belongs to the platform of base_url"
+            )
+        return (
+            f"X-Ca-Error-Code {error_code} is not about the token, so no new "
+            "token was requested: the platform refuses this client; see "
+            "X-Ca-Error-Message and check the client's access on the platform "
+            "(e.g. the addresses it may call from)"
+        )
+    if status == HTTPStatus.FORBIDDEN:
+        return (
+            "the OAuth2 client may not use this API: check the scope setting "
+            "and the client's permissions on the platform"
+        )
+    return None
+
+
 def raise_for_status(response: requests.Response, where: str = "") -> None:
     """Raise a typed error for an HTTP error answer; do nothing on 2xx/3xx.
 

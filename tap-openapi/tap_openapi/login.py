@@ -15,6 +15,7 @@ waits on the listener (e.g. over ``ssh -L 8976:127.0.0.1:8976``).
 from __future__ import annotations
 
 import argparse
+import html
 import http.server
 import logging
 import socket
@@ -40,7 +41,8 @@ from tap_openapi.pkce import (
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT = 300.0
+#: Seconds to wait for the browser to come back (not a request timeout).
+BROWSER_TIMEOUT = 300.0
 
 _PAGE = """<!doctype html><html><head><meta charset="utf-8">
 <title>tap-openapi</title></head><body><h1>{title}</h1><p>{text}</p></body></html>
@@ -98,13 +100,16 @@ class _CallbackHandler(http.server.BaseHTTPRequestHandler):
             server.code, server.error = code, error
 
     def _answer(self, status: int, title: str, text: str) -> None:
-        body = _PAGE.format(title=title, text=text).encode()
+        # The text may quote the redirect's error_description, which whoever
+        # crafted the redirect chose: never let it become markup.
+        body = _PAGE.format(title=html.escape(title), text=html.escape(text))
         self.send_response(status)
         self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
+        payload = body.encode("utf-8")
+        self.send_header("Content-Length", str(len(payload)))
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
-        self.wfile.write(body)
+        self.wfile.write(payload)
 
     def log_message(self, format: str, *args: t.Any) -> None:  # noqa: A002
         # The stdlib prints the request line, code and state included; log
@@ -211,7 +216,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--timeout",
         type=float,
-        default=DEFAULT_TIMEOUT,
+        default=BROWSER_TIMEOUT,
         help="seconds to wait for the browser (default %(default).0f)",
     )
     return parser
@@ -235,7 +240,7 @@ def login(
     *,
     no_browser: bool = False,
     open_browser: bool = True,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float = BROWSER_TIMEOUT,
     session: requests.Session | None = None,
 ) -> TokenManager:
     """Run the sign-in flow and write the token cache.
@@ -258,6 +263,16 @@ def login(
     # Login always uses the authorization-code grant, whatever the tap's
     # grant_type says; the tap then refreshes from the cache.
     manager = TokenManager({**settings, "grant_type": "authorization_code"}, session)
+    if manager.cache is None:
+        # Checked before the browser opens: a refresh_token setting satisfies
+        # the grant's own checks, but the signed-in tokens must go somewhere,
+        # and a sign-in whose tokens are thrown away is wasted.
+        msg = (
+            "Setting token_cache_path is required for tap-openapi-login: it is "
+            "the file where the signed-in tokens are kept for the tap; add it "
+            'to the config (e.g. "token_cache_path": "~/.tap-openapi/tokens.json")'
+        )
+        raise ConfigurationError(msg)
     oauth = manager.settings
     listener = None if no_browser else LoopbackListener(oauth.redirect_uri)
     try:

@@ -2,9 +2,14 @@
 
 Every list API answers ``{"data": {"pageNum", "pageSize", "totalNum", "rows"}}``.
 :class:`PageNumberPaginator` stops after page ``ceil(totalNum / pageSize)`` when
-``totalNum`` is known, so no empty page is requested past the end, and on the
-first empty page otherwise. :class:`KeysetPaginator` pages incremental APIs
-from the last row read instead, so rows changing mid-sync cannot be skipped.
+``totalNum`` is known, so no empty page is requested past the end; on a short
+page (fewer rows than the page size), which can only be the last; and on an
+empty page. :class:`KeysetPaginator` pages incremental APIs from the last row
+read instead, so rows changing mid-sync cannot be skipped.
+
+The page size a short page is measured against is the ``pageSize`` the
+envelope echoes (the size the platform really used, which a server may cap
+below the one asked for), else the one requested.
 """
 
 from __future__ import annotations
@@ -30,6 +35,12 @@ if t.TYPE_CHECKING:
 #: Where the envelope keeps the row count and the page size it really used.
 TOTAL_PATH = "data.totalNum"
 PAGE_SIZE_PATH = "data.pageSize"
+
+#: How to fix a page whose rows are not where ``records_path`` says.
+RECORDS_PATH_HINT = (
+    "check the stream's records_path setting (the dotted path of the rows "
+    "list in the response, default data.rows)"
+)
 
 _MISSING = object()
 
@@ -57,7 +68,9 @@ def is_missing(value: t.Any) -> bool:
     return value is _MISSING
 
 
-def shape_error(owner: str, path: str, expected: str, value: t.Any) -> TransportError:
+def shape_error(
+    owner: str, path: str, expected: str, value: t.Any, hint: str = ""
+) -> TransportError:
     """Build the error for a page whose ``path`` does not hold what it should.
 
     Args:
@@ -65,6 +78,7 @@ def shape_error(owner: str, path: str, expected: str, value: t.Any) -> Transport
         path: The dotted path looked up.
         expected: What should have been there (``"a list"``).
         value: What was found (the sentinel for "missing").
+        hint: How to fix it, appended after a semicolon.
 
     Returns:
         A fatal error naming the owner, the JSON path and the value found.
@@ -74,11 +88,29 @@ def shape_error(owner: str, path: str, expected: str, value: t.Any) -> Transport
         found = found[:117] + "..."
     msg = f"{owner}: expected {expected} at $.{path.removeprefix('$.')}, "
     msg += f"found {found}"
+    if hint:
+        msg += f"; {hint}"
     return TransportError(msg)
 
 
+def served_page_size(payload: t.Mapping[str, t.Any], requested: int) -> int:
+    """Return the page size the platform used: the envelope's, else ``requested``.
+
+    Args:
+        payload: The decoded envelope of a page.
+        requested: The ``pageSize`` the request asked for.
+
+    Returns:
+        ``data.pageSize`` if it is a positive integer, else ``requested``.
+    """
+    size = lookup(payload, PAGE_SIZE_PATH)
+    if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+        return requested
+    return int(size)
+
+
 class PageNumberPaginator(BaseAPIPaginator[int]):
-    """Counts pages from 1 and stops at ``totalNum`` or on an empty page.
+    """Counts pages from 1; stops at ``totalNum``, on a short or an empty page.
 
     Args:
         page_size: The ``pageSize`` the requests ask for.
@@ -107,6 +139,9 @@ class PageNumberPaginator(BaseAPIPaginator[int]):
         self.last_page: int | None = None
         #: ``totalNum`` of the last page read, if it had one.
         self.total: int | None = None
+        #: The page size the last page was served with (see
+        #: :func:`served_page_size`); fewer rows than this ends the paging.
+        self.served_size = page_size
 
     def read(self, payload: t.Mapping[str, t.Any]) -> list[t.Any]:
         """Learn ``totalNum`` from a decoded page and return its rows.
@@ -126,16 +161,16 @@ class PageNumberPaginator(BaseAPIPaginator[int]):
             owner += f" ({self.context}, page {self.current_value})"
         rows = lookup(payload, self.records_path)
         if not isinstance(rows, list):
-            raise shape_error(owner, self.records_path, "a list of rows", rows)
+            raise shape_error(
+                owner, self.records_path, "a list of rows", rows, RECORDS_PATH_HINT
+            )
+        # The platform echoes the size it used; fall back to what we asked.
+        size = self.served_size = served_page_size(payload, self.page_size)
         total = lookup(payload, TOTAL_PATH)
         if is_missing(total) or total is None:
             return rows
         if isinstance(total, bool) or not isinstance(total, int) or total < 0:
             raise shape_error(owner, TOTAL_PATH, "a row count", total)
-        size = lookup(payload, PAGE_SIZE_PATH)
-        if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
-            # The platform echoes the size it used; fall back to what we asked.
-            size = self.page_size
         self.total = total
         self.last_page = math.ceil(total / size)
         return rows
@@ -147,9 +182,12 @@ class PageNumberPaginator(BaseAPIPaginator[int]):
             rows: The rows of the current page.
 
         Returns:
-            False after an empty page or the last page of ``totalNum``.
+            False after an empty page, a short page, or the last page of
+            ``totalNum``.
         """
-        if not rows:
+        # A short page ends the result even when totalNum promises more: a
+        # server that overstates it would otherwise be read to empty pages.
+        if len(rows) < self.served_size:
             return False
         if self.last_page is not None:
             return self.current_value < self.last_page
@@ -163,7 +201,8 @@ class PageNumberPaginator(BaseAPIPaginator[int]):
             response: The current page.
 
         Returns:
-            False after an empty page or the last page of ``totalNum``.
+            False after an empty page, a short page, or the last page of
+            ``totalNum``.
         """
         return self.has_more_rows(self.read(parse_body(response)))
 
@@ -308,9 +347,7 @@ class KeysetPaginator(PageNumberPaginator):
         rows = self.read(payload)
         fresh = self._fresh(rows)
         self._page_count += 1
-        size = lookup(payload, PAGE_SIZE_PATH)
-        if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
-            size = self.page_size
+        size = self.served_size
         page_num = self.current_value
         if len(rows) < size or (
             self.total is not None and page_num * size >= self.total

@@ -16,6 +16,10 @@ import dataclasses
 import difflib
 import typing as t
 
+import jsonschema
+import jsonschema.exceptions
+import jsonschema.validators
+
 from tap_openapi.errors import ConfigurationError
 
 #: Keys a ``streams`` item may have.
@@ -37,6 +41,9 @@ STREAM_KEYS = (
 #: cannot shift rows ahead of it out of reach; offset reads pages
 #: concurrently but can skip a row when rows already read change mid-sync.
 INCREMENTAL_PAGING_MODES = ("keyset", "offset")
+
+#: Property names a key message lists before it says "... and N more".
+_LISTED_PROPERTIES = 20
 
 #: The flag the platform reads to include soft-deleted rows.
 INCLUDE_DELETED_PARAM = "full"
@@ -104,9 +111,20 @@ class StreamSettings:
             msg = f"Setting {where}.path is required for stream '{name}'"
             raise ConfigurationError(msg)
         schema = item.get("schema")
-        if schema is not None and not isinstance(schema.get("properties"), dict):
-            msg = f"Setting {where}.schema of stream '{name}' has no 'properties'"
-            raise ConfigurationError(msg)
+        primary_keys = tuple(item.get("primary_keys") or ())
+        replication_key = item.get("replication_key") or None
+        if schema is not None:
+            _check_schema(schema, f"{where}.schema", name)
+            problem = missing_key(primary_keys, replication_key, schema)
+            if problem is not None:
+                setting, key = problem
+                msg = (
+                    f"Setting {where}.{setting} of stream '{name}' names '{key}', "
+                    f"which is not a property of {where}.schema "
+                    f"({describe_properties(schema)}): add '{key}' to the "
+                    f"schema's properties or correct {setting}"
+                )
+                raise ConfigurationError(msg)
         paging = item.get("incremental_paging") or "keyset"
         if paging not in INCREMENTAL_PAGING_MODES:
             modes = " or ".join(f"'{mode}'" for mode in INCREMENTAL_PAGING_MODES)
@@ -116,8 +134,8 @@ class StreamSettings:
         return cls(
             name=name,
             path=path if path.startswith("/") else "/" + path,
-            primary_keys=tuple(item.get("primary_keys") or ()),
-            replication_key=item.get("replication_key") or None,
+            primary_keys=primary_keys,
+            replication_key=replication_key,
             incremental_param=item.get("incremental_param") or "ts",
             params=dict(item.get("params") or {}),
             include_deleted=bool(item.get("include_deleted", False)),
@@ -125,6 +143,71 @@ class StreamSettings:
             records_path=item.get("records_path") or "data.rows",
             incremental_paging=paging,
         )
+
+
+def _check_schema(schema: t.Any, where: str, name: str) -> None:
+    """Raise unless ``schema`` is a JSON Schema object with ``properties``."""
+    if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
+        msg = f"Setting {where} of stream '{name}' has no 'properties'"
+        raise ConfigurationError(msg)
+    validator = jsonschema.validators.validator_for(
+        schema, default=jsonschema.Draft7Validator
+    )
+    error = jsonschema.exceptions.best_match(
+        validator(validator.META_SCHEMA).iter_errors(schema)
+    )
+    if error is not None:
+        at = ".".join(str(part) for part in error.absolute_path)
+        msg = f"Setting {where} of stream '{name}' is not a valid JSON Schema: "
+        msg += f"{error.message}" + (f" at {at}" if at else "")
+        raise ConfigurationError(msg)
+
+
+def missing_key(
+    primary_keys: t.Iterable[str],
+    replication_key: str | None,
+    schema: t.Mapping[str, t.Any],
+) -> tuple[str, str] | None:
+    """Find a key column that ``schema`` does not declare.
+
+    A replication key missing from the schema makes singer-sdk fail at the
+    first bookmark; a missing primary key gives targets records without
+    their key. Both are caught before any row is read.
+
+    Args:
+        primary_keys: The stream's key columns.
+        replication_key: Its bookmark column, if incremental.
+        schema: Its JSON Schema.
+
+    Returns:
+        ``("primary_keys" or "replication_key", column)`` for the first
+        missing one, else None.
+    """
+    properties = schema.get("properties") or {}
+    for key in primary_keys:
+        if key not in properties:
+            return "primary_keys", key
+    if replication_key and replication_key not in properties:
+        return "replication_key", replication_key
+    return None
+
+
+def describe_properties(schema: t.Mapping[str, t.Any]) -> str:
+    """``"its properties: a, b, c"``, shortened past a few dozen names.
+
+    Args:
+        schema: A JSON Schema.
+
+    Returns:
+        The phrase, for a message about a key missing from the schema.
+    """
+    names = list(schema.get("properties") or {})
+    if not names:
+        return "it has no properties"
+    shown = ", ".join(names[:_LISTED_PROPERTIES])
+    if len(names) > _LISTED_PROPERTIES:
+        shown += f", ... and {len(names) - _LISTED_PROPERTIES} more"
+    return f"its properties: {shown}"
 
 
 def unknown_key_message(key: str, valid: t.Iterable[str], where: str = "") -> str:

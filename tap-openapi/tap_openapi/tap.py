@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import functools
 import logging
 import sys
 import typing as t
@@ -19,14 +19,27 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import (
     ConfigValidationError,
     FatalAPIError,
+    InvalidReplicationKeyException,
     InvalidStreamSortException,
+    MappingError,
     RetriableAPIError,
 )
 from singer_sdk.plugin_base import JSONSchemaValidator, SingerCommand
 
+from tap_openapi import redaction
 from tap_openapi.auth import TokenManager
 from tap_openapi.authenticator import TokenManagerAuthenticator
 from tap_openapi.client import Connection, OpenAPIStream
+from tap_openapi.defaults import (
+    DEFAULT_MAX_CONCURRENT_REQUESTS,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_RETRY_SECONDS,
+    DEFAULT_PAGE_SIZE,
+    DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_START_TS,
+    MAX_PAGE_SIZE,
+    default_user_agent,
+)
 from tap_openapi.errors import ConfigurationError, OpenAPIError
 from tap_openapi.fetcher import limit_malloc_arenas
 from tap_openapi.streams import parse_streams, unknown_key_message
@@ -38,19 +51,23 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
+    from collections.abc import Callable
+
     from singer_sdk.streams import Stream
 
 logger = logging.getLogger(__name__)
 
 GRANT_TYPES = ["client_credentials", "password", "authorization_code", "refresh_token"]
-MAX_PAGE_SIZE = 2000
 
 #: Errors a user can act on: reported as one line, exit code 1, no traceback.
+#: The tap checks key columns itself (naming the setting to fix); singer-sdk's
+#: InvalidReplicationKeyException stays here in case a path escapes that check.
 EXPECTED_ERRORS: tuple[type[Exception], ...] = (
     OpenAPIError,
     FatalAPIError,
     RetriableAPIError,
     InvalidStreamSortException,
+    InvalidReplicationKeyException,
 )
 
 _STREAM_ITEM = th.ObjectType(
@@ -241,28 +258,28 @@ class TapOpenAPI(Tap):
         th.Property(
             "page_size",
             th.IntegerType(minimum=1, maximum=MAX_PAGE_SIZE),
-            default=MAX_PAGE_SIZE,
+            default=DEFAULT_PAGE_SIZE,
             title="Page size",
             description="Rows per page request (the platform caps it at 2000).",
         ),
         th.Property(
             "max_concurrent_requests",
             th.IntegerType(minimum=1, maximum=64),
-            default=4,
+            default=DEFAULT_MAX_CONCURRENT_REQUESTS,
             title="Concurrent requests",
             description="Page requests in flight at once per stream (order kept).",
         ),
         th.Property(
             "request_timeout",
             th.NumberType(exclusive_minimum=0),
-            default=60,
+            default=DEFAULT_REQUEST_TIMEOUT,
             title="Request timeout",
             description="Seconds to wait for a connection or a response.",
         ),
         th.Property(
             "max_retries",
             th.IntegerType(minimum=0),
-            default=5,
+            default=DEFAULT_MAX_RETRIES,
             title="Max retries",
             description=(
                 "Retries of a request after 429, 5xx, a reset or a timeout, with "
@@ -270,9 +287,19 @@ class TapOpenAPI(Tap):
             ),
         ),
         th.Property(
+            "max_retry_seconds",
+            th.NumberType(exclusive_minimum=0),
+            default=DEFAULT_MAX_RETRY_SECONDS,
+            title="Max retry seconds",
+            description=(
+                "Time budget of one request (a page or a token request), first "
+                "attempt included: no retry starts past it, whatever max_retries."
+            ),
+        ),
+        th.Property(
             "start_ts",
             th.IntegerType(minimum=0),
-            default=0,
+            default=DEFAULT_START_TS,
             title="Start timestamp",
             description=(
                 "Unix seconds where incremental streams start when the state "
@@ -298,8 +325,10 @@ class TapOpenAPI(Tap):
             default=True,
             title="Emit ACTIVATE_VERSION",
             description=(
-                "Send ACTIVATE_VERSION after each full-table stream, so targets "
-                "remove rows the platform no longer has."
+                "Send ACTIVATE_VERSION after each complete read (a full-table "
+                "stream, or an incremental one read from 0 with no bookmark, "
+                "e.g. --full-refresh), so targets remove rows the platform no "
+                "longer has."
             ),
         ),
         th.Property(
@@ -397,7 +426,9 @@ class TapOpenAPI(Tap):
     def connection(self) -> Connection:
         """The HTTP session and token manager every stream of this run shares."""
         config = self.config
-        workers = int(config.get("max_concurrent_requests", 4))
+        workers = int(
+            config.get("max_concurrent_requests", DEFAULT_MAX_CONCURRENT_REQUESTS)
+        )
         if workers > 1:
             limit_malloc_arenas()
         session = requests.Session()
@@ -417,14 +448,19 @@ class TapOpenAPI(Tap):
         return Connection(
             session=session,
             authenticator=TokenManagerAuthenticator(tokens),
-            page_size=min(int(config.get("page_size", MAX_PAGE_SIZE)), MAX_PAGE_SIZE),
-            max_concurrent_requests=workers,
-            request_timeout=float(config.get("request_timeout", 60)),
-            max_retries=int(config.get("max_retries", 5)),
-            user_agent=str(
-                config.get("user_agent") or f"{self.name}/{self.plugin_version}"
+            page_size=min(
+                int(config.get("page_size", DEFAULT_PAGE_SIZE)), MAX_PAGE_SIZE
             ),
-            start_ts=int(config.get("start_ts", 0)),
+            max_concurrent_requests=workers,
+            request_timeout=float(
+                config.get("request_timeout", DEFAULT_REQUEST_TIMEOUT)
+            ),
+            max_retries=int(config.get("max_retries", DEFAULT_MAX_RETRIES)),
+            max_retry_seconds=float(
+                config.get("max_retry_seconds", DEFAULT_MAX_RETRY_SECONDS)
+            ),
+            user_agent=str(config.get("user_agent") or default_user_agent()),
+            start_ts=int(config.get("start_ts", DEFAULT_START_TS)),
         )
 
     @property
@@ -446,6 +482,30 @@ class TapOpenAPI(Tap):
 
     # --- command line --------------------------------------------------------
 
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        # Registered first: errors raised while the SDK sets the tap up
+        # (discovery, a sample request) are reported by _TapCommand too.
+        redaction.register(self)
+        super().__init__(*args, **kwargs)
+
+    def secret_values(self) -> list[t.Any]:
+        """The values to keep out of error messages: secret settings, tokens.
+
+        Returns:
+            The values of the settings marked secret, and the current access
+            and refresh tokens once the run has them.
+        """
+        config: dict[str, t.Any] = getattr(self, "_config", None) or {}
+        properties = self.config_jsonschema.get("properties", {})
+        values = [
+            config[key]
+            for key, prop in properties.items()
+            if prop.get("secret") and key in config
+        ]
+        if "connection" in self.__dict__:  # built: its tokens may be in use
+            values += self.token_manager.secret_values()
+        return values
+
     @classmethod
     @override
     def get_singer_command(cls) -> click.Command:
@@ -457,7 +517,7 @@ class TapOpenAPI(Tap):
         command = super().get_singer_command()
         return _TapCommand(
             name=command.name,
-            callback=command.callback,
+            callback=_config_errors_to_main(command.callback),
             params=command.params,
             help=command.help,
             context_settings=command.context_settings,
@@ -465,25 +525,73 @@ class TapOpenAPI(Tap):
         )
 
 
+class _InvalidConfig(Exception):
+    """Carries a ``ConfigValidationError``'s messages past the SDK's handler."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("Config validation failed")
+        self.errors = errors
+
+
+def _config_errors_to_main(
+    callback: Callable[..., t.Any] | None,
+) -> Callable[..., t.Any] | None:
+    """Wrap the command's callback so _TapCommand reports config errors.
+
+    singer-sdk's ``SingerCommand.invoke`` would log them followed by a generic
+    "Config validation failed", which then reads as the cause.
+    """
+    if callback is None:
+        return None
+
+    @functools.wraps(callback)
+    def run(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        try:
+            return callback(*args, **kwargs)
+        except ConfigValidationError as exc:
+            raise _InvalidConfig(list(exc.errors)) from exc
+
+    return run
+
+
 class _TapCommand(SingerCommand):
-    """Ends expected failures with one ERROR line and exit code 1.
+    """Ends expected failures with an ERROR line naming the cause, exit code 1.
 
     Wrong credentials, an unreachable platform or a business error are the
-    operator's to fix; a traceback would bury the cause.
+    operator's to fix; a traceback would bury the cause. Config errors come
+    after a one-line summary, so the last line is a specific one. Every
+    secret value the run holds (secret settings, current tokens) is replaced
+    with ``***``, also when the platform echoed it into its error text.
     """
 
     @override
     def main(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
         try:
             return super().main(*args, **kwargs)
-        except ConfigValidationError as exc:
+        except (_InvalidConfig, ConfigValidationError) as exc:
+            # ConfigValidationError itself arrives from --test, whose option
+            # callback builds the tap before the command's callback runs.
+            count = len(exc.errors)
+            noun = "error" if count == 1 else "errors"
+            self.logger.error("Config validation failed (%d %s):", count, noun)
             for error in exc.errors:
-                self.logger.error("Config error: %s", error)
-            self.logger.error("Config validation failed")
+                self.logger.error("Config error: %s", _redact(error))
         except EXPECTED_ERRORS as exc:
             cause = " ".join(str(exc).split()) or type(exc).__name__
-            self.logger.error("%s: %s", type(exc).__name__, cause)
+            self.logger.error("%s: %s", type(exc).__name__, _redact(cause))
+        except MappingError as exc:
+            # singer-sdk's messages about stream maps do not name the setting.
+            cause = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
+            self.logger.error(
+                "%s: %s; check the stream_maps setting",
+                type(exc).__name__,
+                _redact(cause),
+            )
         sys.exit(1)
+
+
+def _redact(message: str) -> str:
+    return redaction.redact(message, redaction.known_secrets())
 
 
 #: Settings that must be absolute http(s) URLs.
@@ -547,28 +655,9 @@ def _describe_schema_error(
     return f"Setting {key} fails '{error.validator}' (value hidden: secret){where}"
 
 
-def _secret_texts(value: t.Any) -> list[str]:
-    """The strings a secret setting's value could show up as in a message."""
-    texts = [repr(value), json.dumps(value, default=str)]
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, dict):
-            pending += list(item.values())
-        elif isinstance(item, (list, tuple)):
-            pending += list(item)
-        elif item is not None and not isinstance(item, bool):
-            texts += [str(item), repr(item)]
-    # Very short values (a 1, an empty string) would garble every message.
-    return [text for text in texts if len(text) >= 4]
-
-
 def _hide_secrets(message: str, secrets: t.Iterable[t.Any]) -> str:
     """Replace every appearance of a secret setting's value with ``***``."""
-    texts = {text for secret in secrets for text in _secret_texts(secret)}
-    for text in sorted(texts, key=len, reverse=True):
-        message = message.replace(text, "***")
-    return message
+    return redaction.redact(message, secrets)
 
 
 if __name__ == "__main__":

@@ -67,3 +67,23 @@ def test_unknown_paths(small: MockPlatform) -> None:
         answer = requests.get(f"{small.url}{path}", timeout=10)
         assert answer.status_code == 404
         assert answer.headers["X-Ca-Error-Code"] == "A404NF"
+
+
+def test_admin_requests_lists_method_path_and_query(
+    client: t.Any, small: MockPlatform
+) -> None:
+    assert _post(small, "/admin/reset-stats", {}).status_code == 200
+    client.get("/api/v1/sync/fake", pageNum=2, pageSize=5)
+    log = requests.get(f"{small.url}/admin/requests", timeout=10).json()["data"]
+    assert log == [
+        {
+            "method": "GET",
+            "path": "/api/v1/sync/fake",
+            "query": {"pageNum": "2", "pageSize": "5"},
+        },
+        {"method": "GET", "path": "/admin/requests", "query": {}},
+    ]
+    assert [r.path for r in small.requests()] == [
+        "/api/v1/sync/fake",
+        "/admin/requests",
+    ]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 import re
 import socket
+import subprocess
 import time
 import typing as t
+from pathlib import Path
 
 import pytest
 import requests
@@ -260,3 +262,126 @@ def test_chunked_and_malformed_bodies_are_refused(small: MockPlatform) -> None:
         head = raw.recv(65536).decode()
     assert head.startswith("HTTP/1.1 400")
     assert "X-Ca-Error-Code: A400IH" in head
+
+
+@pytest.mark.parametrize(
+    ("mode", "total"),
+    [
+        pytest.param("exact", 30, id="exact"),
+        pytest.param("omit", None, id="omit"),
+        pytest.param("overstate", 2 * 30 + 7, id="overstate"),
+    ],
+)
+def test_total_num_modes(connect: t.Any, mode: str, total: int | None) -> None:
+    with MockPlatform(rows=30, total_num=mode) as platform:
+        api = connect(platform)
+        for path in (FAKE, FAKEWITHTS):
+            data = api.data(path, pageNum=5, pageSize=7)
+            assert data.get("totalNum") == total
+            assert ("totalNum" in data) is (total is not None)
+            assert (data["pageNum"], data["pageSize"]) == (5, 7)
+            assert [r["id"] for r in data["rows"]] == [29, 30]
+
+
+def test_total_num_mode_is_checked() -> None:
+    with pytest.raises(ValueError, match="total_num must be one of exact, omit"):
+        MockPlatform(total_num="sometimes")
+
+
+def test_forbidden_api_is_403_with_x_ca_headers(client: t.Any) -> None:
+    answer = client.get("/api/v1/forbidden", pageNum=1)
+    assert answer.status_code == 403
+    assert answer.headers["X-Ca-Error-Code"] == "A403NP"
+    assert answer.headers["X-Ca-Error-Message"] == (
+        "the client has no permission for this API"
+    )
+    assert answer.headers["X-Ca-Request-Id"] == answer.json()["requestId"]
+
+
+def test_unauthorized_api_is_401_about_the_client_not_the_token(
+    client: t.Any, small: MockPlatform
+) -> None:
+    answer = client.get("/api/v1/error/unauthorized")
+    assert answer.status_code == 401
+    assert answer.headers["X-Ca-Error-Code"] == "A401IP"
+    assert answer.headers["X-Ca-Error-Message"] == (
+        "the client may not call the platform from this address"
+    )
+    # RFC 6750: not invalid_token, which would tell clients to renew it.
+    assert answer.headers["WWW-Authenticate"] == 'Bearer realm="mock-platform"'
+    assert answer.json()["errCode"] == 401
+    # The token is still good for the other APIs.
+    assert client.get("/api/v1/sync/fake").status_code == 200
+    assert small.stats["requests:/api/v1/error/unauthorized"] == 1
+
+
+def test_ts_param_names_the_incremental_parameter(connect: t.Any) -> None:
+    with MockPlatform(rows=30, ts_param="since") as platform:
+        api = connect(platform)
+        since = api.data(FAKEWITHTS, since=BASE_TS + 1, pageSize=100)
+        assert [r["id"] for r in since["rows"]] == list(range(11, 31))
+        # ts means nothing to this server: every row comes.
+        ignored = api.data(FAKEWITHTS, ts=BASE_TS + 1, pageSize=100)
+        assert len(ignored["rows"]) == 30
+        bad = api.get(FAKEWITHTS, since="yesterday")
+        assert bad.status_code == 400
+        assert (
+            "query parameter since must be unix seconds"
+            in (bad.headers["X-Ca-Error-Message"])
+        )
+
+
+def test_requests_are_logged_with_their_query(
+    client: t.Any, small: MockPlatform
+) -> None:
+    small.reset_stats()
+    client.get(FAKE, pageNum=2, pageSize=5)
+    client.get(FAKEWITHTS, ts=BASE_TS)
+    assert [(r.method, r.path, r.query) for r in small.requests()] == [
+        ("GET", FAKE, {"pageNum": "2", "pageSize": "5"}),
+        ("GET", FAKEWITHTS, {"ts": str(BASE_TS)}),
+    ]
+    assert [r.path for r in small.requests(FAKEWITHTS)] == [FAKEWITHTS]
+    small.reset_stats()
+    assert small.requests() == []
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "ec"),
+            *("-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"),
+            *("-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"),
+            *("-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return cert, key
+
+
+def test_tls_serves_https_with_the_given_certificate(tmp_path: Path) -> None:
+    cert, key = _self_signed(tmp_path)
+    with MockPlatform(rows=5, tls_cert=cert, tls_key=key) as platform:
+        assert platform.url.startswith("https://127.0.0.1:")
+        with pytest.raises(requests.exceptions.SSLError, match="self-signed"):
+            requests.post(platform.token_url, timeout=10)
+        token = requests.post(
+            platform.token_url,
+            data={"grant_type": "client_credentials"},
+            auth=(platform.client_id, platform.client_secret),
+            verify=str(cert),
+            timeout=10,
+        )
+        assert token.status_code == 200
+        stats = platform.stats
+        # The refused handshake is a connection, but no request.
+        assert stats["connections"] == 2
+        assert stats["requests:/oauth2/token"] == 1
+
+
+def test_tls_needs_both_certificate_and_key(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="tls_cert and tls_key go together"):
+        MockPlatform(tls_cert=tmp_path / "cert.pem")

@@ -111,3 +111,51 @@ def test_cli_help_lists_the_fault_flags() -> None:
         "--port",
     ):
         assert flag in out
+
+
+def test_cli_token_ttl_sets_expires_in() -> None:
+    process = _spawn("--port", "0", "--rows", "10", "--token-ttl", "2")
+    try:
+        assert process.stdout is not None
+        match = READY.match(process.stdout.readline().strip())
+        assert match
+        answer = requests.post(
+            f"{match.group(1)}/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=("demo-client", "demo-secret"),
+            timeout=10,
+        )
+        assert answer.status_code == 200
+        assert answer.json()["expires_in"] == 2
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=10)
+    assert process.returncode == 0
+
+
+def test_cli_latency_is_applied_and_recorded_in_stats() -> None:
+    process = _spawn("--port", "0", "--rows", "10", "--latency-ms", "100")
+    try:
+        assert process.stdout is not None
+        match = READY.match(process.stdout.readline().strip())
+        assert match
+        url = match.group(1)
+        headers = {"Authorization": f"Bearer {_token(url)}"}
+        page = requests.get(
+            f"{url}/api/v1/sync/fake",
+            params={"pageSize": 10},
+            headers=headers,
+            timeout=10,
+        )
+        assert page.status_code == 200
+        assert len(page.json()["data"]["rows"]) == 10
+        stats = requests.get(f"{url}/admin/stats", timeout=10).json()["data"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=10)
+    assert process.returncode == 0
+    # One page request, delayed by the 100 ms of --latency-ms, as the server
+    # recorded it (the token and stats requests are not delayed).
+    assert stats["api_requests"] == 1
+    assert stats["delayed_requests"] == 1
+    assert stats["delayed_ms"] == 100

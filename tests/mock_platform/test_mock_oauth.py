@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from tap_openapi.mock_platform import MockPlatform
+from tap_openapi.mock_platform.oauth import ECHO_CLIENT_ID
 
 FAKE = "/api/v1/sync/fake"
 REDIRECT = "http://127.0.0.1:9/callback"
@@ -113,6 +114,64 @@ def test_invalid_client(
     answer = _token(small, {"grant_type": "client_credentials", **form}, auth)
     _assert_error(answer, 401, "invalid_client")
     assert "demo-secret" not in answer.text
+
+
+@pytest.mark.parametrize(
+    ("form", "auth", "kind"),
+    [
+        pytest.param({}, ("demo-client", "demo-secret"), "basic", id="basic"),
+        pytest.param({}, ("demo-client", "wrong"), "basic", id="basic-refused"),
+        pytest.param(
+            {"client_id": "demo-client", "client_secret": "demo-secret"},
+            None,
+            "post",
+            id="post",
+        ),
+        pytest.param(
+            {"client_id": "demo-client", "client_secret": "wrong"},
+            None,
+            "post",
+            id="post-refused",
+        ),
+        pytest.param({"client_id": "demo-client"}, None, "none", id="public"),
+    ],
+)
+def test_token_requests_are_counted_by_client_auth_method(
+    small: MockPlatform,
+    form: dict[str, str],
+    auth: tuple[str, str] | None,
+    kind: str,
+) -> None:
+    _token(small, {"grant_type": "client_credentials", **form}, auth)
+    counts = {
+        method: small.stats[f"token_requests:auth:{method}"]
+        for method in ("basic", "post", "none")
+    }
+    assert counts == {"basic": 0, "post": 0, "none": 0} | {kind: 1}
+    admin = requests.get(f"{small.url}/admin/stats", timeout=10).json()["data"]
+    assert admin[f"token_requests:auth:{kind}"] == 1
+
+
+@pytest.mark.parametrize(
+    ("form", "auth"),
+    [
+        pytest.param({}, (ECHO_CLIENT_ID, "s3cret-sent"), id="basic"),
+        pytest.param(
+            {"client_id": ECHO_CLIENT_ID, "client_secret": "s3cret-sent"},
+            None,
+            id="post",
+        ),
+    ],
+)
+def test_echo_client_repeats_what_it_was_sent(
+    small: MockPlatform, form: dict[str, str], auth: tuple[str, str] | None
+) -> None:
+    form = {"grant_type": "password", "password": "pa55-sent", **form}
+    answer = _token(small, form, auth)
+    _assert_error(answer, 401, "invalid_client")
+    description = answer.json()["error_description"]
+    assert "client_secret=s3cret-sent" in description
+    assert "password=pa55-sent" in description
 
 
 def test_malformed_basic_header(small: MockPlatform) -> None:

@@ -21,7 +21,15 @@ from pathlib import Path
 import pytest
 import requests
 import sqlalchemy as sa
-from rel_helpers import ENV, TAP, TARGET, read_table, write_json, write_lines
+from rel_helpers import (
+    ENV,
+    TARGET,
+    count_rows,
+    read_table,
+    run_pipe,
+    write_json,
+    write_lines,
+)
 
 from tap_openapi.mock_platform import MockPlatform
 
@@ -81,7 +89,11 @@ class Outcome:
 def assert_clean_failure(
     outcome: Outcome, keywords: t.Sequence[str], secrets: t.Iterable[str]
 ) -> None:
-    """Non-zero exit, the key words, an ERROR line last and no secret anywhere."""
+    """Non-zero exit, an ERROR line last holding the key words, no secret anywhere.
+
+    The key words (what went wrong, where, how to fix it) must be in that last
+    ERROR line itself: an operator reads the last line of a failed run first.
+    """
     assert outcome.returncode != 0, outcome.output[-2000:]
     lines = [ln for ln in outcome.stderr.splitlines() if ln.strip()]
     assert lines, "nothing on stderr"
@@ -89,9 +101,8 @@ def assert_clean_failure(
     assert not last.startswith((" ", "Traceback")), f"traceback last: {last!r}"
     assert "ERROR" in last, f"last line is not an ERROR line: {last!r}"
     assert "Traceback" not in outcome.stderr, "an expected failure printed a traceback"
-    text = outcome.output.lower()
-    missing = [k for k in keywords if k.lower() not in text]
-    assert not missing, f"{missing} not in the message: {last!r}"
+    missing = [k for k in keywords if k.lower() not in last.lower()]
+    assert not missing, f"{missing} not in the last ERROR line: {last!r}"
     leaked = [s for s in secrets if s and s in outcome.output]
     assert not leaked, f"secrets {leaked} in the output"
 
@@ -162,7 +173,9 @@ TAP_CASES: dict[str, TapCase] = {
     "missing-client-id": TapCase(
         lambda p, tmp: _without(p, "client_id"), ("client_id", "required")
     ),
-    "missing-streams": TapCase(lambda p, tmp: _without(p, "streams"), ("streams",)),
+    "missing-streams": TapCase(
+        lambda p, tmp: _without(p, "streams"), ("streams", "required")
+    ),
     "misspelled-setting": TapCase(
         lambda p, tmp: _base(p, pagesize=100), ("pagesize", "did you mean 'page_size'")
     ),
@@ -190,11 +203,11 @@ TAP_CASES: dict[str, TapCase] = {
     ),
     "unreachable-host": TapCase(
         lambda p, tmp: _base(p, base_url="http://127.0.0.1:9"),
-        ("127.0.0.1:9", "unreachable"),
+        ("127.0.0.1:9", "unreachable", "check base_url"),
     ),
     "wrong-client-secret": TapCase(
         lambda p, tmp: _base(p, client_secret=WRONG_SECRET),
-        ("invalid_client", "client_credentials"),
+        ("invalid_client", "client_credentials", "check client_id and client_secret"),
     ),
     "wrong-password": TapCase(
         lambda p, tmp: _base(
@@ -212,7 +225,13 @@ TAP_CASES: dict[str, TapCase] = {
         lambda p, tmp: _signed_in(
             p, tmp, streams=_one_stream("/api/v1/nope", schema=ID_SCHEMA)
         ),
-        ("HTTP 404", "/api/v1/nope", "stream 'broken'"),
+        ("HTTP 404", "/api/v1/nope", "stream 'broken'", "stream's path"),
+    ),
+    "forbidden-403": TapCase(
+        lambda p, tmp: _signed_in(
+            p, tmp, streams=_one_stream("/api/v1/forbidden", schema=ID_SCHEMA)
+        ),
+        ("HTTP 403", "/api/v1/forbidden", "stream 'broken'", "scope"),
     ),
     "http-400-bad-parameter": TapCase(
         lambda p, tmp: _signed_in(
@@ -230,7 +249,7 @@ TAP_CASES: dict[str, TapCase] = {
             tmp,
             streams=_one_stream("/api/v1/sync/fake", records_path="data.totalNum"),
         ),
-        ("stream 'broken'", "page 1", "expected a list", "data.totalNum"),
+        ("stream 'broken'", "page 1", "expected a list", "records_path"),
     ),
     "non-json-body": TapCase(
         lambda p, tmp: _signed_in(p, tmp, streams=_one_stream("/api/v1/sync/fake")),
@@ -268,6 +287,7 @@ def cases(ids: t.Iterable[str], prefix: str = "") -> list[t.Any]:
 # A non-transient failure must not be retried.
 FAIL_FAST = {
     "stream-path-404",
+    "forbidden-403",
     "http-400-bad-parameter",
     "business-errcode",
     "wrong-client-secret",
@@ -290,24 +310,32 @@ def _tap_secrets(config: dict[str, t.Any], tmp: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("case_id", cases(TAP_CASES))
-def test_tap_bad_input(case_id: str, tmp_path: Path) -> None:
+def test_tap_bad_input(case_id: str, sqlite_url: str, tmp_path: Path) -> None:
+    """Each tap failure, piped into target-sqlalchemy over a loaded database."""
     case = TAP_CASES[case_id]
+    before = _preload(sqlite_url, tmp_path)
     with MockPlatform(rows=50, **case.faults) as platform:
         config = case.configure(platform, tmp_path)
-        config_file = write_json(tmp_path / "config.json", config)
-        done = subprocess.run(
-            [TAP, "--config", str(config_file)],
-            capture_output=True,
-            text=True,
-            env=ENV,
-            timeout=60,
-            check=False,
-        )
-    outcome = Outcome(done.returncode, done.stdout, done.stderr)
-    assert_clean_failure(outcome, case.keywords, _tap_secrets(config, tmp_path))
-    assert "RECORD" not in done.stdout
+        run = run_pipe(tmp_path, config, {"sqlalchemy_url": sqlite_url}, name="bad")
+        api_requests = platform.stats["api_requests"]
+    secrets = _tap_secrets(config, tmp_path)
+    assert_clean_failure(Outcome(run.tap_rc, "", run.tap_stderr), case.keywords, [])
+    leaked = [s for s in secrets if s and s in run.output]
+    assert not leaked, f"secrets {leaked} in the output"
     if case_id in FAIL_FAST:
-        assert "Retrying" not in done.stderr
+        assert "Retrying" not in run.tap_stderr
+        assert api_requests <= 1
+    # The target saw the input end early and stopped cleanly; no stream got a
+    # bookmark, no rows, and the table loaded before is as it was.
+    assert run.target_rc == 0, run.target_stderr[-2000:]
+    assert not [st for st in run.states if st.get("bookmarks")], run.states
+    assert sorted(read_table(sqlite_url, "items"), key=lambda r: r["id"]) == before
+    engine = sa.create_engine(sqlite_url)
+    try:
+        tables = set(sa.inspect(engine).get_table_names()) - {"items"}
+    finally:
+        engine.dispose()
+    assert all(count_rows(sqlite_url, table) == 0 for table in tables)
 
 
 # --- target ---------------------------------------------------------------------

@@ -90,6 +90,50 @@ def run_cli(
     )
 
 
+class FakeTime:
+    """A clock that only the retry policy's sleeps move forward.
+
+    Install it with :meth:`install`: ``tap_openapi.retry`` then sleeps on it,
+    and draws every jittered wait at its upper bound (the ceiling), so the
+    waits of a test are known in advance and no test really sleeps.
+    """
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.waits: list[float] = []
+        self.ceilings: list[float] = []
+        self.on_sleep: t.Callable[[], None] = lambda: None
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+        self.on_sleep()
+
+    def jitter(self, ceiling: float) -> float:
+        self.ceilings.append(ceiling)
+        return ceiling
+
+    def install(self, monkeypatch: t.Any) -> FakeTime:
+        from tap_openapi import retry
+
+        monkeypatch.setattr(retry, "clock", self.clock)
+        monkeypatch.setattr(retry, "sleep", self.sleep)
+        monkeypatch.setattr(retry, "full_jitter", self.jitter)
+        return self
+
+
+def retry_warnings(records: t.Iterable[t.Any]) -> list[str]:
+    """The WARNING lines of retries among captured log records."""
+    return [
+        r.getMessage()
+        for r in records
+        if r.levelname == "WARNING" and r.getMessage().startswith("Retrying")
+    ]
+
+
 def streams(*names: str, **extra: t.Any) -> list[dict[str, t.Any]]:
     """Stream items for the mock's sample APIs (``fake``, ``fakewithts``)."""
     items = []

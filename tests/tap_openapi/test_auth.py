@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import stat
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
@@ -21,9 +23,12 @@ from tap_openapi import (
     OpenAPIClient,
     TokenCache,
     TokenManager,
+    api,
+    envelope,
 )
-from tap_openapi.auth import renew_margin
+from tap_openapi.auth import DEFAULT_LIFETIME, parse_expires_in, renew_margin
 from tap_openapi.mock_platform import MockPlatform
+from tap_openapi.pkce import new_authorization_request
 
 ITEMS = "/api/v1/items"
 
@@ -65,6 +70,15 @@ def api_works(settings: dict[str, object], manager: TokenManager) -> None:
         assert client.get(ITEMS)["rows"] == []
 
 
+def auth_counts(platform: MockPlatform) -> dict[str, int]:
+    """Token requests by how the client authenticated, as the mock saw them."""
+    stats = platform.stats
+    return {method: stats[f"token_requests:auth:{method}"] for method in AUTH_KINDS}
+
+
+AUTH_KINDS = ("basic", "post", "none")
+
+
 # -- grants and client authentication ---------------------------------------------
 
 
@@ -81,6 +95,8 @@ def test_grant_succeeds_with_each_client_auth_method(
     assert manager.token_requests == 1
     assert fresh.stats[f"token_requests:{grant}"] == 1
     api_works(settings, manager)
+    # The request authenticated the configured way, and only that way.
+    assert auth_counts(fresh) == {"basic": 0, "post": 0, "none": 0} | {method: 1}
 
 
 @pytest.mark.parametrize("method", ["basic", "post"])
@@ -92,9 +108,47 @@ def test_refresh_token_grant_with_each_client_auth_method(
         refresh_token=issue_refresh_token(fresh),
         client_auth_method=method,
     )
+    fresh.reset_stats()  # issue_refresh_token authenticated with Basic
     manager = TokenManager(settings)
     api_works(settings, manager)
     assert fresh.stats["token_requests:refresh_token"] == 1
+    assert auth_counts(fresh) == {"basic": 0, "post": 0, "none": 0} | {method: 1}
+
+
+@pytest.mark.parametrize("method", ["basic", "post"])
+def test_code_exchange_with_each_client_auth_method(
+    fresh: MockPlatform, tmp_path: Path, method: str
+) -> None:
+    settings = fresh.tap_config(
+        grant_type="authorization_code",
+        token_cache_path=str(tmp_path / "tokens.json"),
+        client_auth_method=method,
+    )
+    request = new_authorization_request(
+        fresh.authorize_url, fresh.client_id, "http://127.0.0.1:9/callback", None
+    )
+    answer = requests.get(request.url, allow_redirects=False, timeout=10)
+    code = dict(parse_qsl(urlsplit(answer.headers["Location"]).query))["code"]
+    manager = TokenManager(settings)
+    manager.exchange_code(code, request.code_verifier, request.redirect_uri)
+    assert fresh.stats["token_requests:authorization_code"] == 1
+    assert auth_counts(fresh) == {"basic": 0, "post": 0, "none": 0} | {method: 1}
+    api_works(settings, manager)
+
+
+def test_public_client_names_itself_in_the_form(
+    fresh: MockPlatform, tmp_path: Path
+) -> None:
+    # No client_secret: a public client sends only client_id (RFC 6749 2.1),
+    # whatever client_auth_method says.
+    settings = fresh.tap_config(
+        grant_type="refresh_token",
+        refresh_token=issue_refresh_token(fresh),
+        client_secret=None,
+    )
+    fresh.reset_stats()
+    api_works(settings, TokenManager(settings))
+    assert auth_counts(fresh) == {"basic": 0, "post": 0, "none": 1}
 
 
 def test_password_grant_renews_with_its_refresh_token(fresh: MockPlatform) -> None:
@@ -141,6 +195,27 @@ def test_password_grant_renews_with_its_refresh_token(fresh: MockPlatform) -> No
             "invalid_grant",
             400,
             id="refresh-unknown-token",
+        ),
+        pytest.param(
+            {
+                "grant_type": "refresh_token",
+                "refresh_token": "not-a-token",
+                "client_secret": "wrong",
+            },
+            "invalid_client",
+            401,
+            id="refresh-bad-secret",
+        ),
+        pytest.param(
+            {
+                "grant_type": "refresh_token",
+                "refresh_token": "not-a-token",
+                "client_secret": "wrong",
+                "client_auth_method": "post",
+            },
+            "invalid_client",
+            401,
+            id="refresh-bad-secret-post",
         ),
         pytest.param(
             {"grant_type": "urn:example:grant-type:unknown"},
@@ -287,6 +362,78 @@ def test_second_401_in_a_row_is_an_error_not_a_loop() -> None:
         assert caught.value.error_code == "A401OT"
         assert broken.stats["api_requests"] == 2
         assert broken.stats["token_requests"] == 2
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        pytest.param(0, 0.0, id="zero"),
+        pytest.param("0", 0.0, id="zero-string"),
+        pytest.param(-5, 0.0, id="negative"),
+        pytest.param(3600, 3600.0, id="int"),
+        pytest.param("120", 120.0, id="numeric-string"),
+        pytest.param(2.5, 2.5, id="float"),
+        pytest.param(None, None, id="missing"),
+        pytest.param("soon", None, id="word"),
+        pytest.param(True, None, id="bool"),
+        pytest.param([60], None, id="list"),
+        pytest.param(float("nan"), None, id="nan"),
+    ],
+)
+def test_expires_in_is_read_as_a_number_of_seconds(
+    value: object, seconds: float | None
+) -> None:
+    assert parse_expires_in(value) == seconds
+    assert DEFAULT_LIFETIME == 3600  # what None stands for
+
+
+def test_expires_in_zero_means_one_request_per_token(
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    # The platform says expires_in 0 (the tokens do live an hour): each token
+    # serves the request at hand only; nothing treats it as an hour-long one.
+    with MockPlatform(rows=10, token_ttl=3600, advertised_ttl=0) as zero:
+        settings = zero.tap_config(token_cache_path=str(tmp_path / "tokens.json"))
+        manager = TokenManager(settings)
+        caplog.set_level(logging.WARNING, logger="tap_openapi")
+        with OpenAPIClient(settings, token_manager=manager) as client:
+            for _ in range(3):
+                assert client.get(ITEMS)["rows"] == []
+        assert zero.stats["token_requests"] == 3
+        assert zero.stats["api_requests"] == 3  # no 401: no token was reused
+        warnings = [r for r in caplog.records if "expires_in 0" in r.getMessage()]
+        assert len(warnings) == 1  # once per run, not once per token
+        assert warnings[0].levelno == logging.WARNING
+        # Another run sharing the cache does not adopt the spent token.
+        TokenManager(settings).access_token()
+        assert zero.stats["token_requests"] == 4
+
+
+def test_library_renews_on_the_same_401_rule_as_the_tap() -> None:
+    # One predicate for both, so the rule cannot drift: renew once on A401OT,
+    # A401AT or a 401 without X-Ca-Error-Code; any other 401 is an error.
+    assert api.is_token_expired is envelope.is_token_expired
+
+
+def test_unknown_token_a401at_is_renewed_and_retried_once(
+    fresh: MockPlatform, tmp_path: Path
+) -> None:
+    # A cached token the platform does not know (e.g. issued before a restart).
+    cache_path = tmp_path / "tokens.json"
+    TokenCache(cache_path).save(
+        CachedToken(
+            access_token="unknown-to-the-platform",
+            expires_at=time.time() + 999,
+            issued_at=time.time(),
+            client_id=fresh.client_id,
+            token_url=fresh.token_url,
+        )
+    )
+    settings = fresh.tap_config(token_cache_path=str(cache_path))
+    with OpenAPIClient(settings) as client:
+        assert client.get(ITEMS)["rows"] == []
+    assert fresh.stats["api_requests"] == 2
+    assert fresh.stats["token_requests"] == 1
 
 
 def test_threads_share_one_token_request(fresh: MockPlatform) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from tap_runs import run_cli
 
 from tap_openapi import (
     AuthenticationError,
@@ -27,6 +28,7 @@ from tap_openapi import (
 )
 from tap_openapi.login import login
 from tap_openapi.mock_platform import MockPlatform
+from tap_openapi.mock_platform.oauth import ECHO_CLIENT_ID
 
 ITEMS = "/api/v1/items"
 WRONG_SECRET = "wrong-secret-9f8e7d"
@@ -178,3 +180,94 @@ def test_no_secret_in_logs_or_errors_of_failing_runs(
     with MockPlatform(rows=10) as gone:
         unreachable = gone.tap_config(max_retries=0)
     watch.expect_error(TokenManager(unreachable, watch.session).access_token)
+
+
+# -- a platform that echoes what it was sent ------------------------------------------
+
+ECHO_SECRET = "Echo-S3cret-5d4c3b2a"
+ECHO_PASSWORD = "Echo-Passw0rd-6e5f4a3b"
+ECHO_REFRESH = "Echo-Refresh-7f6e5d4c"
+
+
+def echo_settings(platform: MockPlatform, grant: str, method: str) -> dict[str, object]:
+    """Settings for the mock's echoing client: refused, secrets repeated back."""
+    return platform.tap_config(
+        client_id=ECHO_CLIENT_ID,
+        client_secret=ECHO_SECRET,
+        client_auth_method=method,
+        grant_type=grant,
+        username=platform.username,
+        password=ECHO_PASSWORD,
+        refresh_token=ECHO_REFRESH,
+        max_retries=0,
+    )
+
+
+def chain_texts(error: BaseException) -> list[str]:
+    """What the error and the errors it was raised from would print."""
+    texts: list[str] = []
+    current: BaseException | None = error
+    while current is not None:
+        texts += [str(current), repr(current)]
+        texts += [str(value) for value in vars(current).values()]
+        current = current.__cause__ or current.__context__
+    return texts
+
+
+@pytest.mark.parametrize("method", ["basic", "post"])
+@pytest.mark.parametrize("grant", ["client_credentials", "password", "refresh_token"])
+def test_secrets_echoed_by_the_platform_are_redacted_from_library_errors(
+    fresh: MockPlatform, grant: str, method: str
+) -> None:
+    manager = TokenManager(echo_settings(fresh, grant, method))
+    with pytest.raises(AuthenticationError) as caught:
+        manager.access_token()
+    error = caught.value
+    assert error.error == "invalid_client"
+    # The platform did echo something, and it was masked.
+    assert error.description is not None
+    assert "***" in error.description
+    assert "***" in str(error)
+    sent = {ECHO_SECRET} | {
+        "password": {ECHO_PASSWORD},
+        "refresh_token": {ECHO_REFRESH},
+    }.get(grant, set())
+    for text in chain_texts(error):
+        for secret in sent:
+            assert secret not in text, text
+
+
+def test_library_client_errors_hide_the_current_tokens(fresh: MockPlatform) -> None:
+    settings = fresh.tap_config(
+        grant_type="password", username=fresh.username, password=fresh.password
+    )
+    with OpenAPIClient(settings) as client:
+        client.get(ITEMS)
+        manager = client.tokens
+        token, refresh = manager.access_token(), manager._refresh_token
+        assert refresh
+        held = manager.secret_values()
+        assert {token, refresh, fresh.client_secret, fresh.password} <= set(held)
+        # Any error the client raises is scrubbed of what the manager holds.
+        with pytest.raises(HTTPStatusError) as caught:
+            client.get(f"{ITEMS}/{token}")  # the token ends up in the message
+        assert "404" in str(caught.value)
+        assert token not in str(caught.value)
+        assert "***" in str(caught.value)
+
+
+@pytest.mark.parametrize("grant", ["client_credentials", "password", "refresh_token"])
+def test_tap_error_line_hides_secrets_the_platform_echoed(
+    fresh: MockPlatform, tmp_path: Path, grant: str
+) -> None:
+    config = echo_settings(fresh, grant, "post")
+    result = run_cli(config=config, tmp_path=tmp_path)
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    last = lines[-1]
+    assert "ERROR" in last
+    assert "AuthenticationError" in last
+    assert "invalid_client" in last
+    assert "***" in last
+    for secret in (ECHO_SECRET, ECHO_PASSWORD, ECHO_REFRESH):
+        assert secret not in result.stderr + result.stdout

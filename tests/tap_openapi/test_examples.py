@@ -137,3 +137,34 @@ def test_sync_to_database(mock: MockPlatform, tmp_path: Path, mode: str) -> None
     # A second run leaves the same rows, not twice as many.
     result = run_example("sync_to_database.py", *args, cwd=tmp_path)
     assert f"Table fake has {ROWS} rows" in result.stdout
+
+
+def test_configs_of_the_pipe_are_created_private(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+    import stat
+
+    spec = importlib.util.spec_from_file_location(
+        "sync_to_database", EXAMPLES / "sync_to_database.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    # Its dataclass looks its module up while the class is being built.
+    monkeypatch.setitem(sys.modules, spec.name, example)
+    spec.loader.exec_module(example)
+
+    def no_chmod(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the file must be born 0600, not fixed afterwards")
+
+    monkeypatch.setattr(os, "chmod", no_chmod)
+    monkeypatch.setattr(Path, "chmod", no_chmod)
+    old_umask = os.umask(0)  # the mode alone must keep others out
+    try:
+        path = tmp_path / "tap.json"
+        example.write_private(path, {"client_secret": "s3cret"})
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert json.loads(path.read_text()) == {"client_secret": "s3cret"}

@@ -1,12 +1,15 @@
-"""The client library against the live mock platform: calls, rows, retries."""
+"""The client library against the live mock platform: calls, rows, models.
+
+Retries: test_library_retries.py.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import json
-import typing as t
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 
 import pydantic
@@ -18,7 +21,6 @@ from tap_openapi import (
     OpenAPIClient,
     PlatformError,
     RowConversionError,
-    TransportError,
 )
 from tap_openapi.mock_platform import MockPlatform
 
@@ -207,41 +209,6 @@ def test_model_must_be_a_dataclass_or_pydantic(client: OpenAPIClient) -> None:
         next(client.iter_rows(FAKE, model=dict))
 
 
-@pytest.mark.parametrize(
-    "fault",
-    [
-        pytest.param({"fail_every": 2}, id="http-500"),
-        pytest.param({"throttle_every": 2, "retry_after": 0}, id="http-429"),
-        pytest.param({"drop_every": 2}, id="dropped-connection"),
-        pytest.param({"garbage_every": 2}, id="garbled-body"),
-    ],
-)
-def test_transient_failures_are_retried(fault: dict[str, t.Any]) -> None:
-    with MockPlatform(rows=4000, **fault) as flaky:
-        with OpenAPIClient(flaky.tap_config()) as client:
-            ids = [row["id"] for row in client.iter_rows(FAKE, page_size=500)]
-        assert ids == list(range(1, 4001))
-        assert sum(v for k, v in flaky.stats.items() if k.startswith("faults:")) >= 4
-
-
-def test_retries_give_up_with_a_transport_error() -> None:
-    with MockPlatform(rows=100, fail_every=1) as down:
-        client = OpenAPIClient(down.tap_config(max_retries=2))
-        with client, pytest.raises(TransportError) as caught:
-            list(client.iter_rows(FAKE))
-        assert "page 1" in str(caught.value)
-        assert "3 attempt" in str(caught.value)
-        assert down.stats["api_requests"] == 3
-
-
-def test_post_is_not_resent_after_a_server_error() -> None:
-    with MockPlatform(rows=10, fail_every=1) as down:
-        client = OpenAPIClient(down.tap_config())
-        with client, pytest.raises(TransportError, match="HTTP 500"):
-            client.post(ITEMS, json={"name": "once"})
-        assert down.stats["api_requests"] == 1
-
-
 def test_context_manager_closes_the_session(platform: MockPlatform) -> None:
     client = OpenAPIClient(platform.tap_config())
     with client:
@@ -249,3 +216,27 @@ def test_context_manager_closes_the_session(platform: MockPlatform) -> None:
         adapter = client._session.get_adapter(platform.url)
         assert adapter.poolmanager.pools  # type: ignore[attr-defined]
     assert not adapter.poolmanager.pools  # type: ignore[attr-defined]
+
+
+def test_client_from_a_tap_config_uses_the_taps_defaults(
+    platform: MockPlatform,
+) -> None:
+    from tap_openapi.tap import TapOpenAPI
+
+    # No timeout, retries or page size in the config: both take the defaults.
+    # (Each gets its own copy: the tap writes its defaults into the dict.)
+    assert "request_timeout" not in platform.tap_config()
+    tap = TapOpenAPI(config=platform.tap_config(), validate_config=True)
+    connection = tap.connection
+    with OpenAPIClient(platform.tap_config()) as client:
+        assert client.timeout == connection.request_timeout == 60
+        assert client.tokens.settings.request_timeout == 60
+        assert client.max_retries == connection.max_retries
+        assert client.tokens.settings.max_retries == connection.max_retries
+        assert client.page_size == connection.page_size == 2000
+        assert client.max_retry_seconds == connection.max_retry_seconds == 600
+        assert client.retry_policy.max_seconds == 600
+        version = metadata.version("tap-openapi")
+        assert client._user_agent == connection.user_agent == f"tap-openapi/{version}"
+    documented = TapOpenAPI.config_jsonschema["properties"]
+    assert documented["request_timeout"]["default"] == 60

@@ -17,7 +17,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import pytest
 import requests
 
-from tap_openapi import AuthenticationError, OpenAPIClient, TokenCache
+from tap_openapi import (
+    AuthenticationError,
+    ConfigurationError,
+    OpenAPIClient,
+    TokenCache,
+)
 from tap_openapi.login import login
 from tap_openapi.mock_platform import MockPlatform
 
@@ -296,3 +301,75 @@ def test_refused_code_exchange_raises(
         login(settings, timeout=30)
     assert caught.value.error == "invalid_grant"
     assert not (tmp_path / "tokens.json").exists()
+
+
+def test_listener_page_escapes_the_error_description(
+    fresh: MockPlatform, tmp_path: Path
+) -> None:
+    config = write_config(fresh, tmp_path)
+    process = start_login(config, "--print-url")
+    url = read_authorize_url(process)
+    query = dict(parse_qsl(urlsplit(url).query))
+    # Whoever crafts the redirect chooses error_description; it must come back
+    # as text, not as markup that runs in the listener's origin.
+    script = "<script>alert(1)</script>"
+    crafted = (
+        query["redirect_uri"]
+        + "?"
+        + urlencode(
+            {
+                "error": "access_denied",
+                "error_description": script,
+                "state": query["state"],
+            }
+        )
+    )
+    page = requests.get(crafted, timeout=10)
+    _, err = process.communicate(timeout=30)
+    assert page.status_code == 400
+    assert "<script>" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert process.returncode == 1
+    assert "access_denied" in err
+
+
+def test_login_without_a_token_cache_stops_before_the_browser(
+    fresh: MockPlatform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A refresh_token setting satisfies the grant's own checks, but the new
+    # tokens would have nowhere to go: say so before the user signs in.
+    opened: list[str] = []
+
+    def browse(url: str, *args: object, **kwargs: object) -> bool:
+        opened.append(url)
+        return play_browser(url)
+
+    monkeypatch.setattr(webbrowser, "open", browse)
+    settings = json.loads(write_config(fresh, tmp_path).read_text())
+    settings.pop("token_cache_path")
+    settings["refresh_token"] = "some-refresh-token"
+    with pytest.raises(ConfigurationError, match="token_cache_path") as caught:
+        login(settings, timeout=30)
+    assert "tap-openapi-login" in str(caught.value)
+    assert opened == []
+    assert fresh.stats["authorize_requests"] == 0
+    assert fresh.stats["token_requests"] == 0
+
+
+def test_login_command_without_a_token_cache_names_the_setting(
+    fresh: MockPlatform, tmp_path: Path
+) -> None:
+    config = write_config(
+        fresh, tmp_path, token_cache_path=None, refresh_token="some-refresh-token"
+    )
+    result = subprocess.run(
+        [*login_command(), "--config", str(config), "--print-url", "--timeout", "5"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "token_cache_path" in result.stderr
+    assert result.stdout == ""  # no authorization URL was offered
+    assert "Traceback" not in result.stderr

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 
-from tap_runs import run_tap, streams
+import pytest
+from tap_runs import parse, run_cli, run_tap, streams
 
 from tap_openapi.mock_platform import MockPlatform
 
 TS_PATH = "requests:/api/v1/sync/fakewithts"
+TS_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": ["integer", "null"]},
+        "updated_at": {"type": ["integer", "null"]},
+    },
+}
 
 
 def _iso(seconds: int) -> str:
@@ -115,14 +124,108 @@ def test_full_table_activates_its_version_after_the_last_record() -> None:
         assert versions == {activate[0]["version"]}
 
 
-def test_incremental_streams_send_no_activate_version(platform: MockPlatform) -> None:
-    out = run_tap(platform.tap_config(streams=streams("fakewithts")))
-    assert not out.of_type("ACTIVATE_VERSION")
-    assert "version" not in out.of_type("RECORD")[0]
+def test_version_is_the_tap_start_in_milliseconds(platform: MockPlatform) -> None:
+    started: list[int] = []
+    config = platform.tap_config(streams=streams("fake", "fakewithts"))
+    out = run_tap(config, before_sync=lambda tap: started.append(tap.initialized_at))
+    # Not whole seconds (the SDK's default): two full syncs within one second
+    # would share a version, and a target could not tell their rows apart.
+    assert {m["version"] for m in out.of_type("ACTIVATE_VERSION")} == set(started)
+    assert {m["version"] for m in out.of_type("RECORD")} == set(started)
 
 
-def test_activate_version_can_be_turned_off(platform: MockPlatform) -> None:
-    config = platform.tap_config(
-        emit_activate_version_messages=False, streams=streams("fake")
+def test_incremental_read_from_zero_activates_its_version() -> None:
+    # No bookmark and start_ts 0 (a first run, or --full-refresh): the read
+    # brings every row, so the target may drop the rows it did not bring.
+    with MockPlatform(rows=300) as platform:
+        platform.delete([7])
+        config = platform.tap_config(page_size=100, streams=streams("fakewithts"))
+        out = run_tap(config)
+    kinds = [m["type"] for m in out.messages]
+    activate = out.of_type("ACTIVATE_VERSION")
+    assert len(activate) == 1
+    assert activate[0]["stream"] == "fakewithts"
+    assert kinds.index("ACTIVATE_VERSION") > len(kinds) - 1 - kinds[::-1].index(
+        "RECORD"
     )
-    assert not run_tap(config).of_type("ACTIVATE_VERSION")
+    assert {m["version"] for m in out.of_type("RECORD")} == {activate[0]["version"]}
+    assert len(out.records("fakewithts")) == 299
+    assert 7 not in out.ids("fakewithts")
+
+
+def test_incremental_run_from_a_bookmark_sends_no_activate_version() -> None:
+    with MockPlatform(rows=300) as platform:
+        config = platform.tap_config(streams=streams("fakewithts"))
+        first = run_tap(config)
+        platform.touch([3])
+        second = run_tap(config, state=first.last_state)
+    assert {3} <= set(second.ids("fakewithts"))
+    assert not second.of_type("ACTIVATE_VERSION")
+    assert all("version" not in m for m in second.of_type("RECORD"))
+
+
+def test_incremental_from_a_later_start_ts_sends_no_activate_version() -> None:
+    with MockPlatform(rows=300) as platform:
+        start = platform.rows_snapshot("fakewithts")[100]["updated_at"]
+        config = platform.tap_config(start_ts=start, streams=streams("fakewithts"))
+        out = run_tap(config)
+    assert len(out.records("fakewithts")) == 200
+    assert not out.of_type("ACTIVATE_VERSION")
+    assert all("version" not in m for m in out.of_type("RECORD"))
+
+
+@pytest.mark.parametrize("name", ["fake", "fakewithts"])
+def test_a_failed_complete_read_sends_no_activate_version(
+    name: str, tmp_path: Path
+) -> None:
+    # Page 3 of 3 fails for good: a target must not drop rows on the word of
+    # a partial read.
+    with MockPlatform(rows=300, fail_every=3) as platform:
+        config = platform.tap_config(
+            page_size=100,
+            max_retries=0,
+            max_concurrent_requests=1,
+            streams=streams(name, schema=TS_SCHEMA),
+        )
+        done = run_cli(config=config, tmp_path=tmp_path)
+    assert done.returncode == 1
+    assert "HTTP 500" in done.stderr.strip().splitlines()[-1]
+    out = parse(done.stdout)
+    # Two pages' rows went out (keyset paging re-reads the boundary's ties).
+    assert 100 < len(set(out.ids(name))) < 300
+    assert not out.of_type("ACTIVATE_VERSION")
+
+
+@pytest.mark.parametrize("name", ["fake", "fakewithts"])
+def test_activate_version_can_be_turned_off(platform: MockPlatform, name: str) -> None:
+    config = platform.tap_config(
+        emit_activate_version_messages=False, streams=streams(name)
+    )
+    out = run_tap(config)
+    assert not out.of_type("ACTIVATE_VERSION")
+    assert all("version" not in m for m in out.of_type("RECORD"))
+
+
+def test_incremental_param_names_the_query_parameter() -> None:
+    # This platform reads "since", not "ts".
+    with MockPlatform(rows=300, ts_param="since") as platform:
+        snapshot = platform.rows_snapshot("fakewithts")
+        bookmark = snapshot[150]["updated_at"]
+        state = {
+            "bookmarks": {
+                "fakewithts": {
+                    "replication_key": "updated_at",
+                    "replication_key_value": bookmark,
+                }
+            }
+        }
+        config = platform.tap_config(
+            page_size=1000,
+            streams=streams("fakewithts", incremental_param="since", schema=TS_SCHEMA),
+        )
+        out = run_tap(config, state=state)
+        sent = [r.query for r in platform.requests("/api/v1/sync/fakewithts")]
+    expected = [row["id"] for row in snapshot if row["updated_at"] >= bookmark]
+    assert out.ids("fakewithts") == expected
+    assert len(expected) < 300
+    assert sent == [{"pageNum": "1", "pageSize": "1000", "since": str(bookmark)}]

@@ -34,6 +34,65 @@ def test_requests_stop_at_total(rows: int, page_size: int, requests_made: int) -
         assert platform.stats[FAKE_PATH] == requests_made
 
 
+@pytest.mark.parametrize(
+    ("rows", "requests_made"),
+    [
+        pytest.param(0, 1, id="no-rows"),
+        pytest.param(10, 2, id="exactly-one-page"),
+        pytest.param(30, 4, id="multiple-needs-the-empty-page"),
+        pytest.param(25, 3, id="short-last-page"),
+        pytest.param(7, 1, id="one-short-page"),
+    ],
+)
+def test_without_total_a_short_or_empty_page_ends_paging(
+    rows: int, requests_made: int
+) -> None:
+    with MockPlatform(rows=rows, total_num="omit") as platform:
+        config = platform.tap_config(
+            page_size=10, streams=streams("fake", schema=FAKE_SCHEMA)
+        )
+        out = run_tap(config)
+        assert out.ids("fake") == list(range(1, rows + 1))
+        # A full page may have a successor; only a short (or empty) one ends.
+        assert platform.stats[FAKE_PATH] == requests_made
+        requested = platform.requests("/api/v1/sync/fake")
+        pages = [int(r.query["pageNum"]) for r in requested]
+        assert pages == list(range(1, requests_made + 1))
+
+
+@pytest.mark.parametrize(
+    ("rows", "requests_made"),
+    [
+        pytest.param(0, 1, id="no-rows"),
+        pytest.param(25, 3, id="short-page-before-the-promised-end"),
+        pytest.param(30, 4, id="page-past-the-end"),
+    ],
+)
+def test_an_overstated_total_does_not_read_to_its_end(
+    rows: int, requests_made: int
+) -> None:
+    with MockPlatform(rows=rows, total_num="overstate") as platform:
+        config = platform.tap_config(
+            page_size=10,
+            max_concurrent_requests=1,
+            streams=streams("fake", schema=FAKE_SCHEMA),
+        )
+        out = run_tap(config)
+        assert out.ids("fake") == list(range(1, rows + 1))
+        # totalNum promises 2 * rows + 10: the pages past the data are empty.
+        assert platform.stats[FAKE_PATH] == requests_made
+
+
+def test_an_overstated_total_read_concurrently_keeps_every_row_once() -> None:
+    with MockPlatform(rows=95, total_num="overstate") as platform:
+        config = platform.tap_config(
+            page_size=10,
+            max_concurrent_requests=4,
+            streams=streams("fake", schema=FAKE_SCHEMA),
+        )
+        assert run_tap(config).ids("fake") == list(range(1, 96))
+
+
 def test_inferred_schema_costs_one_sample_request() -> None:
     with MockPlatform(rows=250) as platform:
         out = run_tap(platform.tap_config(page_size=100, streams=streams("fake")))
@@ -77,6 +136,31 @@ def test_paginator_without_total_stops_on_empty_page() -> None:
     assert (paginator.current_value, paginator.finished) == (2, False)
     paginator.advance(_response(b'{"errCode":0,"data":{"rows":[]}}'))
     assert paginator.finished
+
+
+@pytest.mark.parametrize(
+    ("body", "finished"),
+    [
+        pytest.param(b'{"data":{"rows":[{"id":1}]}}', True, id="short-page"),
+        pytest.param(
+            b'{"data":{"pageSize":1,"rows":[{"id":1}]}}',
+            False,
+            id="full-page-of-a-capped-size",
+        ),
+        pytest.param(
+            b'{"data":{"pageSize":2,"totalNum":9,"rows":[{"id":1}]}}',
+            True,
+            id="short-page-despite-total",
+        ),
+    ],
+)
+def test_paginator_measures_short_pages_by_the_served_size(
+    body: bytes, finished: bool
+) -> None:
+    # Asked for 2 rows a page: a server that caps at 1 says so in pageSize.
+    paginator = PageNumberPaginator(page_size=2)
+    paginator.advance(_response(body))
+    assert paginator.finished is finished
 
 
 def test_paginator_with_total_stops_on_last_page() -> None:

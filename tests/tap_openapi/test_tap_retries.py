@@ -6,14 +6,16 @@ import logging
 import re
 
 import pytest
-from tap_runs import FAKE_SCHEMA, run_tap, streams
+from tap_runs import FAKE_SCHEMA, FakeTime, retry_warnings, run_tap, streams
 
+from tap_openapi.auth import TokenManager
 from tap_openapi.client import OpenAPIStream
 from tap_openapi.errors import HTTPStatusError, TransportError
 from tap_openapi.mock_platform import MockPlatform
 from tap_openapi.tap import TapOpenAPI
 
 FAKE_PATH = "requests:/api/v1/sync/fake"
+TOKEN_PATH = "requests:/oauth2/token"
 
 
 @pytest.fixture(autouse=True)
@@ -21,12 +23,14 @@ def _quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(OpenAPIStream, "retry_base_seconds", 0.001)
 
 
+@pytest.fixture
+def fake_time(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
+    """Retries wait on a fake clock, with the jitter at its upper bound."""
+    return FakeTime().install(monkeypatch)
+
+
 def _retry_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [
-        r.getMessage()
-        for r in caplog.records
-        if r.levelno == logging.WARNING and r.getMessage().startswith("Retrying")
-    ]
+    return retry_warnings(caplog.records)
 
 
 @pytest.mark.parametrize(
@@ -143,3 +147,88 @@ def test_second_401_is_an_error() -> None:
         assert platform.stats[FAKE_PATH] == 2
     assert caught.value.status == 401
     assert "X-Ca-Error-Code=A401OT" in str(caught.value)
+    assert str(caught.value).endswith(
+        "; the platform refused a freshly issued token too: check that token_url "
+        "belongs to the platform of base_url"
+    )
+
+
+def test_retry_budget_ends_page_retries_before_max_retries(
+    fake_time: FakeTime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(OpenAPIStream, "retry_base_seconds", 1.0)
+    with MockPlatform(rows=100, fail_every=1) as platform:
+        config = platform.tap_config(
+            max_retries=50,
+            max_retry_seconds=10,
+            streams=streams("fake", schema=FAKE_SCHEMA),
+        )
+        with pytest.raises(TransportError) as caught:
+            run_tap(config)
+        # Waits 1, 2, 4 (7 s); the next one, 8 s, would end past 10 s.
+        assert platform.stats[FAKE_PATH] == 4
+    assert fake_time.waits == [1.0, 2.0, 4.0]
+    message = str(caught.value)
+    assert "(stream 'fake', page 1)" in message
+    assert message.endswith(
+        "(gave up after 4 attempts in 7.0 s: the next retry would pass "
+        "max_retry_seconds=10)"
+    )
+
+
+def test_retry_budget_ends_token_retries(
+    fake_time: FakeTime, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    with MockPlatform(fail_every=1, fail_status=503, token_faults=True) as platform:
+        settings = platform.tap_config(max_retries=50, max_retry_seconds=10)
+        token_url = platform.token_url
+        with pytest.raises(TransportError) as caught:
+            TokenManager(settings).access_token()
+        assert platform.stats[TOKEN_PATH] == 4
+        assert platform.stats["token_requests"] == 0  # none got past the fault
+    assert fake_time.waits == [1.0, 2.0, 4.0]
+    message = str(caught.value)
+    assert message.startswith(f"Token endpoint {token_url} answered HTTP 503")
+    assert "max_retry_seconds=10" in message
+    assert _retry_warnings(caplog) == [
+        f"Retrying /oauth2/token (token request, client_credentials grant) in "
+        f"{wait:.2f} s, attempt {attempt} of 51: Token endpoint /oauth2/token "
+        "answered HTTP 503"
+        for attempt, wait in ((2, 1.0), (3, 2.0), (4, 4.0))
+    ]
+
+
+def test_token_endpoint_honours_retry_after(
+    fake_time: FakeTime, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    with MockPlatform(throttle_every=1, retry_after=3, token_faults=True) as platform:
+
+        def heal() -> None:
+            platform.faults.throttle_every = 0
+
+        fake_time.on_sleep = heal
+        manager = TokenManager(platform.tap_config())
+        assert manager.access_token()
+        assert platform.stats[TOKEN_PATH] == 2
+        assert platform.stats["token_requests"] == 1
+    assert fake_time.waits == [3.0]  # Retry-After, not the jittered 1 s
+    assert _retry_warnings(caplog) == [
+        "Retrying /oauth2/token (token request, client_credentials grant) in "
+        "3.00 s, attempt 2 of 6: Token endpoint /oauth2/token answered HTTP 429"
+    ]
+
+
+def test_token_endpoint_gives_up_after_max_retries(fake_time: FakeTime) -> None:
+    with MockPlatform(fail_every=1, fail_status=502, token_faults=True) as platform:
+        settings = platform.tap_config(max_retries=2)
+        token_url = platform.token_url
+        with pytest.raises(TransportError) as caught:
+            TokenManager(settings).access_token()
+        assert platform.stats[TOKEN_PATH] == 3
+    assert str(caught.value) == (
+        f"Token endpoint {token_url} answered HTTP 502 (gave up after 3 "
+        "attempts): the authorization server is down, overloaded or throttling "
+        "this client; try again later"
+    )

@@ -81,6 +81,15 @@ def test_non_secret_errors_keep_jsonschema_wording() -> None:
     assert errors == ["'big' is not of type 'integer', 'null' in config['page_size']"]
 
 
+@pytest.mark.parametrize("value", [0, -5], ids=["zero", "negative"])
+def test_retry_budget_must_be_positive(value: int) -> None:
+    errors = _errors(_config(max_retry_seconds=value))
+    assert errors == [
+        f"{value} is less than or equal to the minimum of 0 in "
+        "config['max_retry_seconds']"
+    ]
+
+
 @pytest.mark.parametrize(
     ("key", "value", "expected"),
     [
@@ -178,3 +187,23 @@ def test_cache_folder_that_cannot_be_created_is_a_config_error(
         cache.lock(),
     ):
         pass
+
+
+def test_connection_defaults_are_the_settings_defaults() -> None:
+    import dataclasses
+
+    from tap_openapi import defaults
+    from tap_openapi.client import Connection
+
+    documented = TapOpenAPI.config_jsonschema["properties"]
+    fields = {f.name: f for f in dataclasses.fields(Connection)}
+    checked = 0
+    for name, field in fields.items():
+        if field.default is not dataclasses.MISSING:
+            assert field.default == documented[name]["default"], name
+            checked += 1
+    assert checked == 6  # page size, concurrency, timeout, retries, budget, start
+    user_agent = fields["user_agent"].default_factory
+    assert callable(user_agent)
+    assert user_agent() == defaults.default_user_agent()
+    assert documented["max_retry_seconds"]["default"] == 600

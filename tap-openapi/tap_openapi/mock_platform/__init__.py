@@ -9,9 +9,11 @@ or in-process::
         config = platform.tap_config()
 
 It serves the OAuth2 token and authorize endpoints, the two sample APIs
-``/api/v1/sync/fake`` and ``/api/v1/sync/fakewithts``, a business error API,
-an items CRUD API, admin endpoints to change data and read counters, and can
-inject faults (500, 429, dropped connections, garbled bodies) on demand.
+``/api/v1/sync/fake`` and ``/api/v1/sync/fakewithts``, error APIs (a
+business error, a 401 that is not about the token, a 403), an items CRUD
+API, admin endpoints to change data and read counters, and can inject
+faults (5xx, 429, dropped or reset connections, garbled bodies, slow
+requests) on demand, and serve HTTPS.
 """
 
 from __future__ import annotations

@@ -29,11 +29,39 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="expires_in told to clients, if not --token-ttl (early expiry)",
     )
-    add("--fail-every", type=int, default=0, help="HTTP 500 every Nth API request")
+    add("--fail-every", type=int, default=0, help="HTTP 5xx every Nth API request")
+    add(
+        "--fail-status",
+        type=int,
+        default=500,
+        help="status of --fail-every answers, 500-599 (e.g. 502, 503, 504)",
+    )
     add("--throttle-every", type=int, default=0, help="429 every Nth API request")
     add("--retry-after", type=int, default=1, help="Retry-After of a 429 (s)")
     add("--drop-every", type=int, default=0, help="cut the body every Nth request")
     add("--garbage-every", type=int, default=0, help="non-JSON body every Nth")
+    add(
+        "--reset-every",
+        type=int,
+        default=0,
+        help="reset the connection (TCP RST, no answer) every Nth API request",
+    )
+    add("--slow-first", type=int, default=0, help="delay the first N API requests")
+    add("--slow-ms", type=float, default=0, help="the delay of --slow-first (ms)")
+    add(
+        "--token-faults",
+        action="store_true",
+        help="give token requests the faults too",
+    )
+    add(
+        "--total-num",
+        choices=("exact", "omit", "overstate"),
+        default="exact",
+        help="how list answers report totalNum",
+    )
+    add("--ts-param", default="ts", help="query parameter /fakewithts starts from")
+    add("--tls-cert", default=None, help="serve HTTPS with this PEM certificate")
+    add("--tls-key", default=None, help="the PEM private key of --tls-cert")
     add("--log-level", default="WARNING", help="e.g. INFO or DEBUG")
     return parser
 
@@ -64,6 +92,15 @@ def main(argv: list[str] | None = None) -> int:
             retry_after=args.retry_after,
             drop_every=args.drop_every,
             garbage_every=args.garbage_every,
+            reset_every=args.reset_every,
+            fail_status=args.fail_status,
+            slow_first=args.slow_first,
+            slow_ms=args.slow_ms,
+            token_faults=args.token_faults,
+            total_num=args.total_num,
+            ts_param=args.ts_param,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
         )
         platform.start()
     except (OSError, ValueError) as exc:

@@ -3,6 +3,15 @@
 Grants: ``client_credentials``, ``password``, ``authorization_code`` with PKCE
 S256 and ``refresh_token`` (rotating: each refresh token works once). Errors
 are :class:`OAuthError` carrying the RFC 6749 error code and HTTP status.
+
+Each token request is counted by how the client authenticated:
+``token_requests:auth:basic`` (HTTP Basic), ``token_requests:auth:post``
+(``client_secret`` in the form) or ``token_requests:auth:none`` (a public
+client: ``client_id`` only).
+
+For tests of secret handling, the client id :data:`ECHO_CLIENT_ID` is always
+refused with an ``error_description`` that repeats the credentials it was
+sent, as a careless platform might.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ import secrets
 import threading
 import time
 import typing as t
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from urllib.parse import unquote_plus
@@ -23,6 +33,8 @@ from urllib.parse import unquote_plus
 #: Lifetime of an authorization code, in seconds.
 CODE_TTL = 600.0
 DEFAULT_SCOPE = "api"
+#: A client id whose token requests fail with the sent secrets echoed back.
+ECHO_CLIENT_ID = "echo-secrets-client"
 
 
 class OAuthError(Exception):
@@ -145,11 +157,24 @@ def s256(verifier: str) -> str:
 
 
 class AuthorizationServer:
-    """Token and authorize endpoints' logic, independent of HTTP plumbing."""
+    """Token and authorize endpoints' logic, independent of HTTP plumbing.
 
-    def __init__(self, credentials: Credentials, tokens: TokenStore) -> None:
+    Args:
+        credentials: The client and resource owner it accepts.
+        tokens: Where issued tokens and codes are kept.
+        count: Called with a counter name for each event worth counting
+            (``token_requests:auth:<basic|post|none>``); ``None`` counts nothing.
+    """
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        tokens: TokenStore,
+        count: Callable[[str], None] | None = None,
+    ) -> None:
         self.credentials = credentials
         self.tokens = tokens
+        self._count = count
 
     def _client(self, form: dict[str, str], authorization: str | None) -> bool:
         """Authenticate the client; return whether it proved its secret.
@@ -159,9 +184,14 @@ class AuthorizationServer:
         """
         client_id = form.get("client_id")
         secret = form.get("client_secret")
-        if authorization and authorization.lower().startswith("basic "):
+        scheme, _, encoded = (authorization or "").partition(" ")
+        basic = scheme.lower() == "basic"
+        method = "basic" if basic else "none" if secret is None else "post"
+        if self._count is not None:
+            self._count(f"token_requests:auth:{method}")
+        if basic:
             try:
-                decoded = base64.b64decode(authorization[6:], validate=True)
+                decoded = base64.b64decode(encoded, validate=True)
                 user, _, password = decoded.decode("utf-8").partition(":")
             except (binascii.Error, UnicodeDecodeError) as exc:
                 raise OAuthError(
@@ -171,6 +201,18 @@ class AuthorizationServer:
                 ) from exc
             # RFC 6749 2.3.1: both parts are form-urlencoded before encoding.
             client_id, secret = unquote_plus(user), unquote_plus(password)
+        if client_id == ECHO_CLIENT_ID:
+            sent = {
+                "client_secret": secret,
+                "password": form.get("password"),
+                "refresh_token": form.get("refresh_token"),
+            }
+            echoed = ", ".join(f"{key}={value}" for key, value in sent.items() if value)
+            raise OAuthError(
+                "invalid_client",
+                f"client {client_id} is not allowed (sent {echoed or 'nothing'})",
+                HTTPStatus.UNAUTHORIZED,
+            )
         if client_id != self.credentials.client_id:
             raise OAuthError(
                 "invalid_client", "unknown client", HTTPStatus.UNAUTHORIZED

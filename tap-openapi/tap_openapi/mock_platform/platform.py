@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 import typing as t
 from collections import Counter
+from pathlib import Path
 from types import TracebackType
 
 from tap_openapi.mock_platform.data import Row, SampleTable
@@ -14,7 +16,9 @@ from tap_openapi.mock_platform.oauth import Credentials, TokenStore
 from tap_openapi.mock_platform.server import (
     FAKE_PATH,
     FAKEWITHTS_PATH,
+    LoggedRequest,
     PlatformHTTPServer,
+    ServerOptions,
 )
 from tap_openapi.mock_platform.state import PlatformState
 
@@ -55,6 +59,17 @@ class MockPlatform:
         drop_every: Close the connection mid-body on every Nth API request.
         garbage_every: Answer every Nth API request with 200 and a truncated,
             non-JSON body.
+        reset_every: Reset the connection (TCP RST, no answer) on every Nth
+            API request.
+        fail_status: The status ``fail_every`` answers with (500 to 599).
+        slow_first: Delay the first N API requests by ``slow_ms`` more.
+        slow_ms: That extra delay, in milliseconds.
+        token_faults: Give token requests faults too (they share the count).
+        total_num: ``exact`` (default), ``omit`` (no ``totalNum`` in list
+            answers) or ``overstate`` (a ``totalNum`` larger than the rows).
+        ts_param: The query parameter ``/fakewithts`` reads its start from.
+        tls_cert: Serve HTTPS with this PEM certificate (chain)...
+        tls_key: ...and this PEM private key.
     """
 
     def __init__(
@@ -71,6 +86,15 @@ class MockPlatform:
         drop_every: int = 0,
         garbage_every: int = 0,
         advertised_ttl: float | None = None,
+        reset_every: int = 0,
+        fail_status: int = 500,
+        slow_first: int = 0,
+        slow_ms: float = 0,
+        token_faults: bool = False,
+        total_num: str = "exact",
+        ts_param: str = "ts",
+        tls_cert: str | Path | None = None,
+        tls_key: str | Path | None = None,
     ) -> None:
         self._credentials = Credentials()
         self._state = PlatformState(
@@ -81,15 +105,30 @@ class MockPlatform:
                 throttle_every=throttle_every,
                 drop_every=drop_every,
                 garbage_every=garbage_every,
+                reset_every=reset_every,
+                fail_status=fail_status,
                 retry_after=retry_after,
                 latency_ms=latency_ms,
+                slow_first=slow_first,
+                slow_ms=slow_ms,
+                token_faults=token_faults,
             ),
             credentials=self._credentials,
         )
+        tls = None
+        if tls_cert is not None or tls_key is not None:
+            if tls_cert is None or tls_key is None:
+                msg = "tls_cert and tls_key go together"
+                raise ValueError(msg)
+            tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            tls.load_cert_chain(tls_cert, tls_key)
+        self._options = ServerOptions(total_num=total_num, ts_param=ts_param, tls=tls)
         self._host = host
         self._port = port
         self._server: PlatformHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        # The running server's log, kept to be read after stop() as well.
+        self._request_log: t.Iterable[LoggedRequest] = ()
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -98,7 +137,10 @@ class MockPlatform:
         if self._server is not None:
             msg = "mock platform is already running"
             raise RuntimeError(msg)
-        self._server = PlatformHTTPServer((self._host, self._port), self._state)
+        self._server = PlatformHTTPServer(
+            (self._host, self._port), self._state, self._options
+        )
+        self._request_log = self._server.request_log
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -147,8 +189,9 @@ class MockPlatform:
 
     @property
     def url(self) -> str:
-        """Base URL, e.g. ``http://127.0.0.1:8765``."""
-        return f"http://{self._host}:{self.port}"
+        """Base URL, e.g. ``http://127.0.0.1:8765`` (``https://`` with TLS)."""
+        scheme = "http" if self._options.tls is None else "https"
+        return f"{scheme}://{self._host}:{self.port}"
 
     @property
     def token_url(self) -> str:
@@ -191,16 +234,46 @@ class MockPlatform:
     def stats(self) -> Counter[str]:
         """A copy of the request counters; a missing key reads as 0.
 
-        Keys: ``token_requests``, ``token_requests:<grant_type>``,
-        ``api_requests``, ``requests:<path>``, ``authorize_requests`` and
-        ``faults:<fail|throttle|drop|garbage>``.
+        Keys:
+
+        - ``connections``: TCP connections accepted (TLS handshakes that
+          failed included).
+        - ``requests:<path>``: requests to each path, query string excluded
+          (token, authorize and admin requests too).
+        - ``api_requests``: requests to ``/api/...`` paths.
+        - ``faults:<fail|throttle|drop|garbage|reset>``: injected faults.
+        - ``delayed_requests``: requests held back by ``latency_ms`` or
+          ``slow_first``/``slow_ms``; ``delayed_ms``: the milliseconds they
+          were held back, summed (each request's delay rounded), so a test
+          reads the latency applied without timing anything.
+        - ``token_requests``: token requests that got past the faults;
+          ``token_requests:<grant_type>`` per grant, and
+          ``token_requests:auth:<basic|post|none>`` per way the client
+          authenticated (HTTP Basic, form fields, or a public client).
+        - ``authorize_requests``: requests to ``/oauth2/authorize``.
         """
         return self._state.stats.snapshot()
 
+    def requests(self, path: str | None = None) -> list[LoggedRequest]:
+        """Return the requests received since the last start or stats reset.
+
+        The last 10,000 are kept, oldest first; they stay readable after
+        :meth:`stop`.
+
+        Args:
+            path: Only those to this path (no query string), if given.
+
+        Returns:
+            ``(method, path, query)`` of each request; ``query`` is a dict.
+        """
+        return [r for r in list(self._request_log) if path in (None, r.path)]
+
     def reset_stats(self) -> None:
-        """Zero the counters and restart the fault sequence."""
+        """Zero the counters, restart the fault sequence, forget the requests."""
         self._state.stats.reset()
         self._state.faults.reset()
+        if self._server is not None:
+            self._server.request_log.clear()
 
     @property
     def faults(self) -> FaultPlan:

@@ -1,17 +1,20 @@
 """HTTP plumbing of the mock platform: the request handler, routes and faults.
 
 A stdlib :class:`~http.server.ThreadingHTTPServer` speaking HTTP/1.1 with
-keep-alive, one daemon thread per connection. Every answer carries
-``X-Ca-Request-Id``; API answers use the platform's envelope, HTTP errors add
-``X-Ca-Error-Code`` and ``X-Ca-Error-Message``.
+keep-alive, one daemon thread per connection, optionally behind TLS. Every
+answer carries ``X-Ca-Request-Id``; API answers use the platform's envelope,
+HTTP errors add ``X-Ca-Error-Code`` and ``X-Ca-Error-Message``.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import math
 import re
 import socket
+import ssl
+import struct
 import sys
 import threading
 import time
@@ -40,9 +43,56 @@ BUSINESS_ERROR_MESSAGE = "simulated business error"
 FAKE_PATH = "/api/v1/sync/fake"
 FAKEWITHTS_PATH = "/api/v1/sync/fakewithts"
 BUSINESS_ERROR_PATH = "/api/v1/error/business"
+UNAUTHORIZED_PATH = "/api/v1/error/unauthorized"
+FORBIDDEN_PATH = "/api/v1/forbidden"
+#: ``X-Ca-Error-Code`` of :data:`UNAUTHORIZED_PATH`: a 401 about the client
+#: (it calls from an address it may not use), not about its token.
+CLIENT_REFUSED_CODE = "A401IP"
+#: The 401 codes that are about the token: a new token fixes them.
+_TOKEN_CODES = frozenset({"A401OT", "A401AT"})
 ITEMS_PATH = "/api/v1/items"
+TOKEN_PATH = "/oauth2/token"  # noqa: S105 (a path)
 _ITEM_PATH = re.compile(r"^/api/v1/items/(\d+)$")
 _TRUE = frozenset({"1", "true", "yes"})
+
+#: How list answers report ``totalNum`` (``total_num``): ``exact``, left out
+#: (``omit``), or larger than the real row count (``overstate``), as some
+#: servers estimate it.
+TOTAL_NUM_MODES = ("exact", "omit", "overstate")
+#: Requests kept in :attr:`PlatformHTTPServer.request_log`.
+REQUEST_LOG_SIZE = 10_000
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """How the server answers, beyond its data and faults.
+
+    Attributes:
+        total_num: One of :data:`TOTAL_NUM_MODES`.
+        ts_param: The query parameter ``/fakewithts`` reads its start from.
+        tls: Serve HTTPS with this context (None: plain HTTP).
+    """
+
+    total_num: str = "exact"
+    ts_param: str = "ts"
+    tls: ssl.SSLContext | None = None
+
+    def __post_init__(self) -> None:
+        if self.total_num not in TOTAL_NUM_MODES:
+            modes = ", ".join(TOTAL_NUM_MODES)
+            msg = f"total_num must be one of {modes}, got {self.total_num!r}"
+            raise ValueError(msg)
+        if not self.ts_param:
+            msg = "ts_param must be a non-empty query parameter name"
+            raise ValueError(msg)
+
+
+class LoggedRequest(t.NamedTuple):
+    """One request as the server received it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
 
 
 @dataclass
@@ -82,7 +132,12 @@ def _error_answer(request_id: str, error: ApiError) -> Answer:
     )
     headers = {"X-Ca-Error-Code": error.code, "X-Ca-Error-Message": error.message}
     if error.status == HTTPStatus.UNAUTHORIZED:
-        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        # RFC 6750: invalid_token only when the token is what is wrong.
+        headers["WWW-Authenticate"] = (
+            'Bearer error="invalid_token"'
+            if error.code in _TOKEN_CODES
+            else 'Bearer realm="mock-platform"'
+        )
     return Answer(error.status, body, headers)
 
 
@@ -107,15 +162,15 @@ def _paging(query: dict[str, str]) -> tuple[int, int]:
     return page_num, page_size
 
 
-def _ts_param(query: dict[str, str]) -> int:
-    raw = query.get("ts")
+def _ts_param(query: dict[str, str], name: str = "ts") -> int:
+    raw = query.get(name)
     if raw is None or raw == "":
         return 0
     try:
         # A fractional ts still means "at or after": round up to whole seconds.
         value = math.ceil(float(raw))
     except (ValueError, OverflowError) as exc:
-        msg = f"query parameter ts must be unix seconds, got {raw!r}"
+        msg = f"query parameter {name} must be unix seconds, got {raw!r}"
         raise ApiError(HTTPStatus.BAD_REQUEST, "A400IP", msg) from exc
     return value
 
@@ -132,7 +187,16 @@ def _json_object(body: bytes) -> dict[str, t.Any]:
 
 
 class PlatformHTTPServer(ThreadingHTTPServer):
-    """The threaded server; remembers open connections to close them on stop."""
+    """The threaded server; remembers open connections to close them on stop.
+
+    Args:
+        address: ``(host, port)`` to listen on.
+        state: What the handler serves from.
+        options: How it answers (``totalNum``, TLS...); defaults if None.
+
+    Attributes:
+        request_log: The last :data:`REQUEST_LOG_SIZE` requests received.
+    """
 
     daemon_threads = True
     allow_reuse_address = True
@@ -140,11 +204,50 @@ class PlatformHTTPServer(ThreadingHTTPServer):
     # default backlog of 5 would drop SYNs and stall them for a second.
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], state: PlatformState) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        state: PlatformState,
+        options: ServerOptions | None = None,
+    ) -> None:
         self.state = state
+        self.options = options or ServerOptions()
+        self.request_log: collections.deque[LoggedRequest] = collections.deque(
+            maxlen=REQUEST_LOG_SIZE
+        )
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        self._to_reset: set[socket.socket] = set()
         super().__init__(address, PlatformHandler)
+
+    def get_request(self) -> tuple[socket.socket, t.Any]:
+        """Accept a connection (counted as ``connections``), under TLS if set."""
+        conn, address = super().get_request()
+        self.state.stats.add("connections")
+        if self.options.tls is not None:
+            # The handshake runs in the connection's thread (PlatformHandler
+            # .setup), not in the accept loop, which a slow client would stall.
+            conn = self.options.tls.wrap_socket(
+                conn, server_side=True, do_handshake_on_connect=False
+            )
+        return conn, address
+
+    def reset_on_close(self, conn: socket.socket) -> None:
+        """Have ``conn`` closed with a TCP RST instead of a FIN."""
+        # SO_LINGER on, timeout 0: close() discards the socket and sends RST.
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        with self._connections_lock:
+            self._to_reset.add(conn)
+
+    def shutdown_request(self, request: t.Any) -> None:
+        """Close a finished connection; skip the FIN of one to be reset."""
+        with self._connections_lock:
+            reset = request in self._to_reset
+            self._to_reset.discard(request)
+        if reset:
+            self.close_request(request)
+            return
+        super().shutdown_request(request)
 
     def track(self, conn: socket.socket, *, open_: bool) -> None:
         """Register or forget an open client connection."""
@@ -157,7 +260,8 @@ class PlatformHTTPServer(ThreadingHTTPServer):
     def handle_error(self, request: t.Any, client_address: t.Any) -> None:
         """Log a failed connection; a client hanging up is routine, not an error."""
         exc = sys.exc_info()[1]
-        if isinstance(exc, (ConnectionError, TimeoutError)):
+        # A client that does not trust the certificate aborts the handshake.
+        if isinstance(exc, (ConnectionError, TimeoutError, ssl.SSLError)):
             logger.debug("connection from %s ended: %s", client_address, exc)
             return
         logger.exception("mock platform: error on a connection from %s", client_address)
@@ -185,6 +289,8 @@ class PlatformHandler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         """Register the connection so that stopping the server can close it."""
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.do_handshake()
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.track(self.connection, open_=True)
@@ -234,20 +340,29 @@ class PlatformHandler(BaseHTTPRequestHandler):
         path = url.path
         query = dict(parse_qsl(url.query, keep_blank_values=True))
         state.stats.add(f"requests:{path}")
+        self.server.request_log.append(LoggedRequest(method, path, query))
         fault = None
-        if path.startswith("/api/"):
+        is_api = path.startswith("/api/")
+        if is_api:
             state.stats.add("api_requests")
-            if state.faults.latency_ms > 0:
-                time.sleep(state.faults.latency_ms / 1000)
-            fault = state.faults.next()
+        if is_api or (path == TOKEN_PATH and state.faults.token_faults):
+            fault, delay = state.faults.next()
+            if delay > 0:
+                # Recorded, so tests can check the latency without timing it.
+                state.stats.add("delayed_requests")
+                state.stats.add("delayed_ms", amount=round(delay * 1000))
+                time.sleep(delay)
             if fault is not None:
                 state.stats.add(f"faults:{fault.value}")
+        if fault is Fault.RESET:
+            # No answer at all: the client sees "connection reset by peer".
+            self.close_connection = True
+            self.server.reset_on_close(self.connection)
+            return
         if fault is Fault.FAIL:
+            status = state.faults.fail_status
             answer = _error_answer(
-                request_id,
-                ApiError(
-                    HTTPStatus.INTERNAL_SERVER_ERROR, "A500IE", "simulated failure"
-                ),
+                request_id, ApiError(status, f"A{status}IE", "simulated failure")
             )
         elif fault is Fault.THROTTLE:
             answer = _error_answer(
@@ -309,7 +424,7 @@ class PlatformHandler(BaseHTTPRequestHandler):
         request_id: str,
     ) -> Answer:
         try:
-            if path == "/oauth2/token":
+            if path == TOKEN_PATH:
                 return self._token(method, body)
             if path == "/oauth2/authorize":
                 return self._authorize(method, query)
@@ -338,7 +453,7 @@ class PlatformHandler(BaseHTTPRequestHandler):
     # -- OAuth -------------------------------------------------------------------
 
     def _token(self, method: str, body: bytes) -> Answer:
-        self._method(method, ("POST",), "/oauth2/token")
+        self._method(method, ("POST",), TOKEN_PATH)
         state = self.server.state
         form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         grant = form.get("grant_type", "")
@@ -399,10 +514,17 @@ class PlatformHandler(BaseHTTPRequestHandler):
             self._method(method, ("GET",), path)
             page_num, page_size = _paging(query)
             full = query.get("full", "").lower() in _TRUE
+            start = _ts_param(query, self.server.options.ts_param)
             page = table.fakewithts_page(
-                _ts_param(query), full, (page_num - 1) * page_size, page_size
+                start, full, (page_num - 1) * page_size, page_size
             )
             return self._page(request_id, page_num, page_size, page.total, page.rows)
+        if path == FORBIDDEN_PATH:
+            msg = "the client has no permission for this API"
+            raise ApiError(HTTPStatus.FORBIDDEN, "A403NP", msg)
+        if path == UNAUTHORIZED_PATH:
+            msg = "the client may not call the platform from this address"
+            raise ApiError(HTTPStatus.UNAUTHORIZED, CLIENT_REFUSED_CODE, msg)
         if path == BUSINESS_ERROR_PATH:
             payload = {
                 "errCode": BUSINESS_ERROR_CODE,
@@ -419,20 +541,21 @@ class PlatformHandler(BaseHTTPRequestHandler):
         msg = f"no such API: {path}"
         raise ApiError(HTTPStatus.NOT_FOUND, "A404NF", msg)
 
-    @staticmethod
     def _page(
+        self,
         request_id: str,
         page_num: int,
         page_size: int,
         total: int,
         rows: list[dict[str, t.Any]],
     ) -> Answer:
-        data = {
-            "pageSize": page_size,
-            "pageNum": page_num,
-            "totalNum": total,
-            "rows": rows,
-        }
+        data: dict[str, t.Any] = {"pageSize": page_size, "pageNum": page_num}
+        mode = self.server.options.total_num
+        if mode == "exact":
+            data["totalNum"] = total
+        elif mode == "overstate":
+            data["totalNum"] = 2 * total + page_size
+        data["rows"] = rows
         return Answer(HTTPStatus.OK, _envelope(request_id, data))
 
     def _items(
@@ -485,9 +608,14 @@ class PlatformHandler(BaseHTTPRequestHandler):
             return Answer(
                 HTTPStatus.OK, _envelope(request_id, dict(state.stats.snapshot()))
             )
+        if path == "/admin/requests":
+            self._method(method, ("GET",), path)
+            log = [r._asdict() for r in list(self.server.request_log)]
+            return Answer(HTTPStatus.OK, _envelope(request_id, log))
         if path == "/admin/reset-stats":
             self._method(method, ("POST",), path)
             state.stats.reset()
+            self.server.request_log.clear()
             return Answer(HTTPStatus.OK, _envelope(request_id, {}))
         if path == "/admin/expire-tokens":
             self._method(method, ("POST",), path)

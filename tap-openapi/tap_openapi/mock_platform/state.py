@@ -15,20 +15,18 @@ from tap_openapi.mock_platform.oauth import AuthorizationServer, Credentials, To
 class Stats:
     """Thread-safe request counters, read as :class:`collections.Counter` copies.
 
-    Keys: ``token_requests``, ``token_requests:<grant_type>``, ``api_requests``,
-    ``requests:<path>`` (every path, query string excluded) and
-    ``faults:<kind>`` for each injected fault.
+    The keys are listed in :attr:`tap_openapi.mock_platform.MockPlatform.stats`.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
 
-    def add(self, *keys: str) -> None:
-        """Count one event under each key."""
+    def add(self, *keys: str, amount: int = 1) -> None:
+        """Count ``amount`` (one event by default) under each key."""
         with self._lock:
             for key in keys:
-                self._counts[key] += 1
+                self._counts[key] += amount
 
     def snapshot(self) -> Counter[str]:
         """Return a copy; a missing key reads as 0."""
@@ -55,4 +53,4 @@ class PlatformState:
     @property
     def auth(self) -> AuthorizationServer:
         """The authorization server over this state's credentials and tokens."""
-        return AuthorizationServer(self.credentials, self.tokens)
+        return AuthorizationServer(self.credentials, self.tokens, self.stats.add)
