@@ -35,9 +35,11 @@ FAULTS: dict[str, t.Any] = {
     "retry_after": 0,
     "drop_every": 13,
     "garbage_every": 17,
-    # Tokens die after 1 s while clients are told an hour: the tap meets A401OT.
+    # Tokens die after 1 s while clients are told an hour: the tap meets A401OT,
+    # for sure since the 10 sequential pages of fakewithts take 1.2 s or more.
     "token_ttl": 1,
     "advertised_ttl": 3600,
+    "latency_ms": 120,
 }
 
 

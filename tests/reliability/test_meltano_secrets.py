@@ -62,9 +62,11 @@ def test_meltano_output_shows_no_secret(
     case: str, postgres_url: str, tmp_path: Path
 ) -> None:
     cache = tmp_path / "tokens.json"
-    # Tokens die after 1 s but are advertised for an hour: the tap renews them
-    # mid-run (A401OT), so more than one access token passes through the logs.
-    with MockPlatform(rows=400, token_ttl=1, advertised_ttl=3600) as platform:
+    # Tokens die after 1 s but are advertised for an hour, and the 9 page
+    # requests take 0.3 s each: the tap must renew a token mid-run (A401OT), so
+    # more than one access token passes through the logs.
+    slow = {"latency_ms": 300, "token_ttl": 1, "advertised_ttl": 3600}
+    with MockPlatform(rows=400, **slow) as platform:
         env = meltano_env(tmp_path, platform.url, STREAMS)
         env |= {
             "TAP_OPENAPI_GRANT_TYPE": "password",

@@ -102,7 +102,8 @@ def test_debug_logs_of_a_full_run_show_no_secret(
     """Password grant, early token expiry and DEBUG logging on both sides."""
     cache = tmp_path / "tokens.json"
     url = sa.make_url(postgres_url).set(password=DB_PASSWORD)
-    slow: dict[str, t.Any] = {"latency_ms": 150, "token_ttl": 1, "advertised_ttl": 3600}
+    # Sequential page requests of 0.3 s each outlive the 1 s token: renewals.
+    slow: dict[str, t.Any] = {"latency_ms": 300, "token_ttl": 1, "advertised_ttl": 3600}
     with MockPlatform(rows=300, **slow) as platform:
         tap_config = platform.tap_config(
             grant_type="password",
