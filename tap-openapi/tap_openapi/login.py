@@ -73,7 +73,7 @@ class _CallbackHandler(http.server.BaseHTTPRequestHandler):
     server: _CallbackServer
     timeout = 10  # seconds an idle connection may hold a thread
 
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's naming
+    def do_GET(self) -> None:
         server = self.server
         if urlsplit(self.path).path != server.callback_path:
             # Browsers also ask for /favicon.ico; only the callback counts.
@@ -111,7 +111,7 @@ class _CallbackHandler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    def log_message(self, format: str, *args: t.Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: t.Any) -> None:
         # The stdlib prints the request line, code and state included; log
         # the path only.
         logger.debug("Loopback listener: %s %s", self.command, urlsplit(self.path).path)

@@ -171,7 +171,7 @@ def retry_after_seconds(exc: BaseException, cap: float) -> float | None:
 
 def full_jitter(ceiling: float) -> float:
     """Draw the wait before a retry, uniformly in ``[0, ceiling]``."""
-    return random.uniform(0.0, ceiling)  # noqa: S311 (not for security)
+    return random.uniform(0.0, ceiling)
 
 
 def sleep(seconds: float) -> None:

@@ -53,7 +53,7 @@ _SEPARATOR_AT = len("YYYY-MM-DD")
 _DATE = re.compile(r"\d{4}-\d\d-\d\d", re.ASCII)
 
 
-def json_text(value: t.Any) -> str:  # noqa: ANN401
+def json_text(value: t.Any) -> str:
     """Return compact JSON for an object or array.
 
     Args:
@@ -65,7 +65,7 @@ def json_text(value: t.Any) -> str:  # noqa: ANN401
     return _encode(value).decode()
 
 
-def csv_cell(value: t.Any) -> Cell:  # noqa: ANN401
+def csv_cell(value: t.Any) -> Cell:
     """Render one value for a CSV field (see the module rules).
 
     Args:
@@ -86,7 +86,7 @@ def csv_cell(value: t.Any) -> Cell:  # noqa: ANN401
     return str(value)
 
 
-def csv_datetime_cell(value: t.Any) -> Cell:  # noqa: ANN401
+def csv_datetime_cell(value: t.Any) -> Cell:
     """Render a value of a ``date-time`` column, losing nothing.
 
     Args:
@@ -144,7 +144,7 @@ def _with_null_value(
     column: str,
     on_clash: t.Callable[[str], None] | None,
 ) -> Renderer:
-    def render_or_null(value: t.Any) -> Cell:  # noqa: ANN401
+    def render_or_null(value: t.Any) -> Cell:
         if value is None:
             return null_value
         if value == null_value and on_clash is not None:

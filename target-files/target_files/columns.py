@@ -71,7 +71,7 @@ def columns_from_schema(
     ]
 
 
-def _kind_of(stream_name: str, name: str, prop: t.Any) -> Kind:  # noqa: ANN401
+def _kind_of(stream_name: str, name: str, prop: t.Any) -> Kind:
     types, formats = _collect(stream_name, name, prop)
     types.discard("null")
     if types == {"string"} and len(formats) == 1:
@@ -88,7 +88,7 @@ def _kind_of(stream_name: str, name: str, prop: t.Any) -> Kind:  # noqa: ANN401
     return Kind.JSON if not types or types & {"object", "array"} else Kind.STRING
 
 
-def _collect(stream_name: str, name: str, prop: t.Any) -> tuple[set[str], set[str]]:  # noqa: ANN401
+def _collect(stream_name: str, name: str, prop: t.Any) -> tuple[set[str], set[str]]:
     """Gather the types and date-like formats a property schema allows."""
     if not isinstance(prop, dict):
         msg = (

@@ -281,7 +281,7 @@ class TargetFiles(Target):
         *,
         about: bool = False,
         about_format: str | None = None,
-        config: t.Any = None,  # noqa: ANN401 - singer-sdk's private _ConfigInput
+        config: t.Any = None,
         file_input: t.IO[str] | None = None,
     ) -> None:
         """Run the target from the command line.
@@ -303,7 +303,7 @@ class TargetFiles(Target):
                 parse_env_config=config.parse_env if config else False,
             )
         except TargetFilesError as exc:
-            cls.logger.error("%s", exc)  # noqa: TRY400 - the message says it all
+            cls.logger.error("%s", exc)
             sys.exit(1)
         try:
             target.run(file_input)
@@ -311,9 +311,9 @@ class TargetFiles(Target):
             # After the end of input the line number would name the last line,
             # which has nothing to do with a failure to finish or publish.
             if isinstance(exc, InvalidInputLine) or target.input_ended:
-                cls.logger.error("%s", exc)  # noqa: TRY400 - the message says it all
+                cls.logger.error("%s", exc)
             else:
                 reader = t.cast("ExactSingerReader", target.message_reader)
-                cls.logger.error("Input line %d: %s", reader.line_number, exc)  # noqa: TRY400
-            cls.logger.error("Stopped; %s", target.outcome())  # noqa: TRY400
+                cls.logger.error("Input line %d: %s", reader.line_number, exc)
+            cls.logger.error("Stopped; %s", target.outcome())
             sys.exit(1)

@@ -225,7 +225,7 @@ class XlsxStreamWriter(StreamWriter):
             return self._write_date_value
         return self._write_value
 
-    def _write_value(self, row: int, col: int, value: t.Any) -> None:  # noqa: ANN401
+    def _write_value(self, row: int, col: int, value: t.Any) -> None:
         sheet = t.cast("Worksheet", self._sheet)
         cls = type(value)
         if cls is str:
@@ -253,7 +253,7 @@ class XlsxStreamWriter(StreamWriter):
         else:
             self._write_text(row, col, str(value))
 
-    def _write_datetime_value(self, row: int, col: int, value: t.Any) -> None:  # noqa: ANN401
+    def _write_datetime_value(self, row: int, col: int, value: t.Any) -> None:
         if type(value) is str:
             parsed = parse_datetime(value)
             if parsed is not None:
@@ -261,7 +261,7 @@ class XlsxStreamWriter(StreamWriter):
                 return
         self._write_value(row, col, value)
 
-    def _write_date_value(self, row: int, col: int, value: t.Any) -> None:  # noqa: ANN401
+    def _write_date_value(self, row: int, col: int, value: t.Any) -> None:
         if type(value) is str:
             parsed = parse_date(value)
             if parsed is not None:

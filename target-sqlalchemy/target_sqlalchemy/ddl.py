@@ -49,7 +49,7 @@ def _preparer(dialect: sa.Dialect) -> IdentifierPreparer:
     # The dialect's own quoting rules (SQL Server escapes "]", others their
     # quote character), minus the %-doubling meant for bound statements.
     prep = copy.copy(dialect.identifier_preparer)
-    prep._double_percents = False  # noqa: SLF001
+    prep._double_percents = False
     return prep
 
 

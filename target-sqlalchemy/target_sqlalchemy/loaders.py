@@ -190,7 +190,7 @@ class MySQLLoader(Loader):
             self.null = "NULL"
 
     def _no_backslash_escapes(self) -> bool:
-        with self.connector._engine.connect() as conn:  # noqa: SLF001
+        with self.connector._engine.connect() as conn:
             mode = conn.exec_driver_sql("SELECT @@SESSION.sql_mode").scalar()
         return "NO_BACKSLASH_ESCAPES" in str(mode or "").upper()
 
@@ -303,7 +303,7 @@ class PostgresLoader(Loader):
     def _copy(
         self, conn: sa.Connection, table: tuple[str, ...], rows: t.Sequence[Row]
     ) -> None:
-        from psycopg2 import sql  # noqa: PLC0415 - only with PostgreSQL
+        from psycopg2 import sql  # only PostgreSQL needs the driver here
 
         # psycopg2 quotes the names for the statement it runs itself: COPY
         # takes no parameters, so SQLAlchemy's %-doubled quoting would stay.

@@ -55,7 +55,7 @@ class FastJSONSchemaValidator(BaseJSONSchemaValidator):
         Args:
             schema: The stream's JSON Schema.
         """
-        import fastjsonschema  # noqa: PLC0415 - imported only when validating
+        import fastjsonschema  # a cost paid only when validating
 
         super().__init__(schema)
         self._errors = (fastjsonschema.JsonSchemaValueException,)
@@ -274,7 +274,7 @@ class SQLAlchemySink(SQLSink[SQLAlchemyConnector]):
         self._lazy_names = tuple(self._lazy)
         self._hard_delete = self.hard_delete
         driver_error = getattr(
-            self.connector._engine.dialect.loaded_dbapi,  # noqa: SLF001
+            self.connector._engine.dialect.loaded_dbapi,
             "Error",
             sa.exc.DBAPIError,
         )
@@ -398,7 +398,7 @@ class SQLAlchemySink(SQLSink[SQLAlchemyConnector]):
                 convert(value)
             except (ValueError, TypeError, OverflowError) as err:
                 shown = repr(value)
-                shown = shown if len(shown) <= 80 else shown[:77] + "..."  # noqa: PLR2004
+                shown = shown if len(shown) <= 80 else shown[:77] + "..."
                 return RecordValueError(
                     f"stream '{self.stream_name}': property '{prop}' value {shown} "
                     f"is invalid: {err}"

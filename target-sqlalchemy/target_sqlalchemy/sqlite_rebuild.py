@@ -55,7 +55,7 @@ def rebuild(
     try:
         extras: list[str] = list(
             conn.exec_driver_sql(
-                f"SELECT sql FROM {where} WHERE tbl_name = ? "  # noqa: S608
+                f"SELECT sql FROM {where} WHERE tbl_name = ? "
                 "AND type IN ('index', 'trigger') AND sql IS NOT NULL",
                 (name,),
             ).scalars()

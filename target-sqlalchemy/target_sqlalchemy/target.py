@@ -238,13 +238,13 @@ class TargetSQLAlchemy(SQLTarget):
                 continue
             sink = t.cast("SQLAlchemySink", sink)
             if sink.add_metadata:
-                sink._add_sdc_metadata_to_record(transformed, message_dict, {})  # noqa: SLF001
+                sink._add_sdc_metadata_to_record(transformed, message_dict, {})
             if version is not None and sink.track_versions:
                 transformed[TABLE_VERSION] = version
                 sink.versions_seen.add(version)
-            if sink._validator is not None:  # noqa: SLF001
+            if sink._validator is not None:
                 try:
-                    sink._validator.validate(transformed)  # noqa: SLF001
+                    sink._validator.validate(transformed)
                 except InvalidRecord as exc:
                     msg = (
                         f"stream '{sink.stream_name}': record violates its schema: "
@@ -256,7 +256,7 @@ class TargetSQLAlchemy(SQLTarget):
                 self.logger.debug("Sink for '%s' is full; draining", sink.stream_name)
                 self.drain_all()
         self._records_since_check += 1
-        if self._records_since_check >= 1000:  # noqa: PLR2004
+        if self._records_since_check >= 1000:
             self._records_since_check = 0
             self._handle_max_record_age()
 
@@ -343,7 +343,7 @@ class TargetSQLAlchemy(SQLTarget):
         super().process_endofpipe()
         # Close pooled connections now: an in-process caller (tests, a script
         # looping over runs) would otherwise hold them until exit.
-        self.target_connector._engine.dispose()  # noqa: SLF001
+        self.target_connector._engine.dispose()
         for stream_name, (rows, deleted, seconds) in sorted(self.load_stats.items()):
             self.logger.info(
                 "Total: stream=%s rows=%d deleted=%d seconds=%.2f rows/s=%.0f",
@@ -385,11 +385,11 @@ class TargetSQLAlchemy(SQLTarget):
         except ConfigValidationError as exc:
             # singer-sdk would log each error and then a bare "Config
             # validation failed" last; the last line must say what is wrong.
-            cls.logger.error("%s", describe_config_failure(exc))  # noqa: TRY400
+            cls.logger.error("%s", describe_config_failure(exc))
             sys.exit(1)
-        except Exception as exc:  # noqa: BLE001 - turned into one ERROR line
+        except Exception as exc:  # any failure ends as one ERROR line
             cls.logger.debug("Failure details", exc_info=True)
-            cls.logger.error("%s", describe_failure(exc))  # noqa: TRY400
+            cls.logger.error("%s", describe_failure(exc))
             sys.exit(1)
 
 

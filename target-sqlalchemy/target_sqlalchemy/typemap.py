@@ -153,7 +153,7 @@ def _string_type(dialect: str, spec: ColumnSpec) -> sa.types.TypeEngine[t.Any]:
     if dialect in ("mssql", "oracle"):
         if spec.is_key:
             length = spec.key_length or min(length or KEY_VARCHAR_LENGTH, 4000)
-        elif length is None or length > 4000:  # noqa: PLR2004
+        elif length is None or length > 4000:
             return mssql.NVARCHAR(None) if dialect == "mssql" else oracle.NCLOB()
         return mssql.NVARCHAR(length) if dialect == "mssql" else sa.VARCHAR(length)
     if length is not None:

@@ -82,7 +82,7 @@ def parse_date(value: t.Any) -> datetime.date:
     if isinstance(value, datetime.date):
         return value
     if isinstance(value, str):
-        if len(value) == 10:  # noqa: PLR2004
+        if len(value) == 10:
             return datetime.date.fromisoformat(value)
         return parse_datetime(value).date()
     msg = f"not a date: {value!r}"

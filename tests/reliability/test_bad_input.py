@@ -407,7 +407,7 @@ def _preload(url: str, tmp: Path) -> list[dict[str, t.Any]]:
         with source.open(encoding="utf-8") as stdin:
             target.listen(file_input=stdin)
     finally:
-        target.target_connector._engine.dispose()  # noqa: SLF001 (pool left open)
+        target.target_connector._engine.dispose()
     return sorted(read_table(url, "items"), key=lambda r: r["id"])
 
 

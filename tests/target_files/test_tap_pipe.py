@@ -19,7 +19,7 @@ pytest.importorskip("tap_openapi.tap", reason="tap-openapi is not installed")
 BIN = Path(sys.executable).parent
 
 
-def pipe(platform: t.Any, tmp_path: Path, **target_config: t.Any) -> str:  # noqa: ANN401
+def pipe(platform: t.Any, tmp_path: Path, **target_config: t.Any) -> str:
     """Run ``tap-openapi | target-files``; return the target's stdout."""
     tap_config = tmp_path / "tap.json"
     tap_config.write_text(json.dumps(platform.tap_config()))
@@ -43,7 +43,7 @@ def pipe(platform: t.Any, tmp_path: Path, **target_config: t.Any) -> str:  # noq
     return target.stdout
 
 
-def csv_text(value: t.Any) -> str:  # noqa: ANN401
+def csv_text(value: t.Any) -> str:
     if isinstance(value, str) and len(value) == 19 and value[10] == " ":
         return value.replace(" ", "T")  # a platform date-time, as ISO 8601
     return repr(value) if isinstance(value, float) else str(value)
