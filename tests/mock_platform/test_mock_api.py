@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 import re
 import socket
-import subprocess
 import time
 import typing as t
 from pathlib import Path
 
 import pytest
 import requests
+from tls_helpers import self_signed
 
 from tap_openapi.mock_platform import BASE_TS, MockPlatform
 
@@ -346,24 +346,8 @@ def test_requests_are_logged_with_their_query(
     assert small.requests() == []
 
 
-def _self_signed(folder: Path) -> tuple[Path, Path]:
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "ec"),
-            *("-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"),
-            *("-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"),
-            *("-keyout", str(key), "-out", str(cert)),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    return cert, key
-
-
 def test_tls_serves_https_with_the_given_certificate(tmp_path: Path) -> None:
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed(tmp_path)
     with MockPlatform(rows=5, tls_cert=cert, tls_key=key) as platform:
         assert platform.url.startswith("https://127.0.0.1:")
         with pytest.raises(requests.exceptions.SSLError, match="self-signed"):

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
-import ssl
 import stat
 import subprocess
-import threading
 import typing as t
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +14,7 @@ import requests
 import sqlalchemy as sa
 import yaml  # type: ignore[import-untyped]
 from rel_helpers import BIN, ENV, TAP, TARGET, run_pipe, write_json
+from tls_helpers import self_signed, system_trust_env
 
 from tap_openapi.mock_platform import MockPlatform
 
@@ -185,105 +182,16 @@ def test_login_creates_the_token_cache_folder(tmp_path: Path) -> None:
 # --- TLS ----------------------------------------------------------------------
 
 
-def _self_signed(folder: Path) -> tuple[Path, Path]:
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
-
-
-class TLSProxy:
-    """Terminates TLS with a self-signed certificate in front of the mock."""
-
-    def __init__(self, backend_port: int, cert: Path, key: Path) -> None:
-        self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self._context.load_cert_chain(cert, key)
-        self._backend_port = backend_port
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._sockets: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self.url = f"https://127.0.0.1:{self._listener.getsockname()[1]}"
-
-    def __enter__(self) -> TLSProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._listener.close()
-        with self._lock:
-            for sock in self._sockets:
-                with contextlib.suppress(OSError):
-                    sock.close()
-        self._thread.join(timeout=5)
-
-    def _keep(self, sock: socket.socket) -> socket.socket:
-        with self._lock:
-            self._sockets.append(sock)
-        return sock
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                raw, _ = self._listener.accept()
-            except OSError:
-                return
-            self._keep(raw)
-            threading.Thread(target=self._serve, args=(raw,), daemon=True).start()
-
-    def _serve(self, raw: socket.socket) -> None:
-        try:
-            client = self._keep(self._context.wrap_socket(raw, server_side=True))
-        except (ssl.SSLError, OSError):
-            return  # the client refused our certificate, as it should by default
-        backend = self._keep(
-            socket.create_connection(("127.0.0.1", self._backend_port))
-        )
-        threading.Thread(target=_pump, args=(backend, client), daemon=True).start()
-        _pump(client, backend)
-
-
-def _pump(source: socket.socket, sink: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        while data := source.recv(65536):
-            sink.sendall(data)
-    with contextlib.suppress(OSError):
-        sink.shutdown(socket.SHUT_WR)
-
-
 @pytest.fixture
 def tls_platform(tmp_path: Path) -> Iterator[tuple[MockPlatform, str]]:
-    cert, key = _self_signed(tmp_path)
-    with MockPlatform(rows=20) as platform, TLSProxy(platform.port, cert, key) as proxy:
-        yield platform, proxy.url
+    cert, key = self_signed(tmp_path)
+    with MockPlatform(rows=20, tls_cert=cert, tls_key=key) as platform:
+        yield platform, platform.url
 
 
 def _tls_env() -> dict[str, str]:
     # Only the system trust store: the self-signed certificate is not in it.
-    drop = {"REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"}
-    return {k: v for k, v in ENV.items() if k not in drop}
+    return system_trust_env(ENV)
 
 
 def test_tls_verified_by_default(

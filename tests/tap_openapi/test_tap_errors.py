@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 from tap_runs import FAKE_SCHEMA, TAP_SCRIPT, parse, run_cli, run_tap, streams
+from tls_helpers import self_signed, system_trust_env
 
 from tap_openapi.errors import HTTPStatusError, PlatformError
 from tap_openapi.mock_platform import MockPlatform
@@ -220,32 +220,12 @@ def test_forbidden_api_fails_at_once_with_a_permissions_hint(
     assert "Retrying" not in result.stderr
 
 
-def _self_signed(folder: Path) -> tuple[Path, Path]:
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "ec"),
-            *("-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"),
-            *("-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"),
-            *("-keyout", str(key), "-out", str(cert)),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    return cert, key
-
-
 def test_untrusted_certificate_fails_at_once_and_says_how_to_fix(
     tmp_path: Path,
 ) -> None:
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed(tmp_path)
     # Only the system's trust store, which does not hold this certificate.
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
-    }
+    env = system_trust_env()
     with MockPlatform(rows=10, tls_cert=cert, tls_key=key) as platform:
         config_file = tmp_path / "config.json"
         # Retries are left at their defaults: a TLS failure must not use them.
