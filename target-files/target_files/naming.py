@@ -147,10 +147,6 @@ def _is_relative_file(rendered: str) -> bool:
     return all(part.strip() not in {"", ".", ".."} for part in rendered.split("/"))
 
 
-def _utf16_units(text: str) -> int:
-    return sum(2 if ord(char) > 0xFFFF else 1 for char in text)
-
-
 def _cut_to_utf16(text: str, units: int) -> str:
     """The longest prefix of ``text`` that is at most ``units`` UTF-16 units."""
     count = 0

@@ -115,8 +115,6 @@ class XlsxStreamWriter(StreamWriter):
         self._workbook: xlsxwriter.Workbook | None = None
         self._tmpdir: str | None = None
         self._sheet: Worksheet | None = None
-        self._sheet_count = 0
-        self._sheet_names: list[str] = []
         self._sheet_rows = 0
         self._plan: list[tuple[int, str, CellWriter]] = []
         self._formats: dict[str, Format] = {}
@@ -170,9 +168,8 @@ class XlsxStreamWriter(StreamWriter):
 
     def _new_sheet(self) -> None:
         workbook = self._workbook or self._open_workbook()
-        self._sheet_count += 1
-        name = sheet_name(self.stream_name, self._sheet_count, self._sheet_names)
-        self._sheet_names.append(name)
+        used = [existing.name for existing in workbook.worksheets()]
+        name = sheet_name(self.stream_name, len(used) + 1, used)
         sheet = workbook.add_worksheet(name, worksheet_class=ExactNumberWorksheet)
         sheet.freeze_panes(1, 0)
         for index, column in enumerate(self.columns):

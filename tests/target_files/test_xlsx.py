@@ -200,6 +200,19 @@ UTC = datetime.timezone.utc
     ("text", "expected"),
     [
         pytest.param(
+            "2024-05-06 07:08:09", datetime.datetime(2024, 5, 6, 7, 8, 9),
+            id="platform-form",
+        ),
+        pytest.param(
+            "2024-05-06T07:08:09.123-05:30",
+            datetime.datetime(
+                2024, 5, 6, 7, 8, 9, 123000,
+                tzinfo=datetime.timezone(-datetime.timedelta(hours=5, minutes=30)),
+            ),
+            id="millis-and-offset",
+        ),
+        pytest.param("2024-02-30 07:08:09", None, id="no-such-day-platform-form"),
+        pytest.param(
             "2024-05-06T07:08:09Z", datetime.datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC),
             id="zulu",
         ),
