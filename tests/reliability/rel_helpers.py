@@ -46,6 +46,25 @@ def write_lines(path: Path, messages: t.Iterable[t.Any]) -> Path:
     return path
 
 
+def run_tap(
+    tmp_path: Path,
+    config: dict[str, t.Any],
+    *,
+    env: dict[str, str] | None = None,
+    name: str = "tap",
+) -> subprocess.CompletedProcess[str]:
+    """Run ``tap-openapi --config`` alone to the end; its stdout and stderr."""
+    config_file = write_json(tmp_path / f"{name}.json", config)
+    return subprocess.run(
+        [TAP, "--config", str(config_file)],
+        capture_output=True,
+        text=True,
+        env=ENV if env is None else env,
+        timeout=60,
+        check=False,
+    )
+
+
 @dataclass
 class PipeRun:
     """The outcome of one ``tap-openapi | target-sqlalchemy`` run."""

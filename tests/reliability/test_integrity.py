@@ -9,7 +9,6 @@ the platform's. A second run after changes and deletes must converge too.
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 import time
 import typing as t
@@ -17,13 +16,11 @@ from pathlib import Path
 
 import pytest
 from rel_helpers import (
-    ENV,
-    TAP,
     compare_rows,
     count_rows,
     read_table,
     run_pipe,
-    write_json,
+    run_tap,
 )
 
 from tap_openapi.mock_platform import MockPlatform
@@ -196,14 +193,7 @@ def test_tap_state_never_passes_a_page_that_failed(paging: str, tmp_path: Path) 
             max_concurrent_requests=4,
             streams=[stream],
         )
-        done = subprocess.run(
-            [TAP, "--config", str(write_json(tmp_path / "tap.json", config))],
-            capture_output=True,
-            text=True,
-            env=ENV,
-            timeout=60,
-            check=False,
-        )
+        done = run_tap(tmp_path, config)
         snapshot = platform.rows_snapshot("fakewithts")
     assert done.returncode != 0
     assert "gave up after 1 attempts" in done.stderr.strip().splitlines()[-1]

@@ -6,12 +6,11 @@ import contextlib
 import io
 import logging
 import re
-import subprocess
 import typing as t
 from pathlib import Path
 
 import pytest
-from rel_helpers import ENV, TAP, write_json
+from rel_helpers import run_tap
 
 from tap_openapi import retry
 from tap_openapi.errors import TransportError
@@ -32,14 +31,7 @@ def _sync(platform: MockPlatform, tmp_path: Path, **settings: t.Any) -> tuple[in
     config = platform.tap_config(
         **{"streams": platform.tap_config()["streams"][:1], **settings}
     )
-    done = subprocess.run(
-        [TAP, "--config", str(write_json(tmp_path / "config.json", config))],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=60,
-        check=False,
-    )
+    done = run_tap(tmp_path, config, name="config")
     records = sum(
         '"type":"RECORD"' in ln.replace(" ", "") for ln in done.stdout.splitlines()
     )

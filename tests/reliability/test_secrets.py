@@ -13,7 +13,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 import yaml  # type: ignore[import-untyped]
-from rel_helpers import BIN, ENV, TAP, TARGET, run_pipe, write_json
+from rel_helpers import BIN, ENV, TAP, TARGET, run_pipe, run_tap, write_json
 from tls_helpers import self_signed, system_trust_env
 
 from tap_openapi.mock_platform import MockPlatform
@@ -183,10 +183,12 @@ def test_login_creates_the_token_cache_folder(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def tls_platform(tmp_path: Path) -> Iterator[tuple[MockPlatform, str]]:
+def tls_platform(tmp_path: Path) -> Iterator[MockPlatform]:
+    """The mock platform over HTTPS, with a certificate nobody trusts."""
     cert, key = self_signed(tmp_path)
     with MockPlatform(rows=20, tls_cert=cert, tls_key=key) as platform:
-        yield platform, platform.url
+        assert platform.url.startswith("https://")
+        yield platform
 
 
 def _tls_env() -> dict[str, str]:
@@ -194,20 +196,10 @@ def _tls_env() -> dict[str, str]:
     return system_trust_env(ENV)
 
 
-def test_tls_verified_by_default(
-    tls_platform: tuple[MockPlatform, str], tmp_path: Path
-) -> None:
-    platform, url = tls_platform
+def test_tls_verified_by_default(tls_platform: MockPlatform, tmp_path: Path) -> None:
+    platform = tls_platform
     # Default retries: an untrusted certificate must not be retried.
-    config = write_json(tmp_path / "c.json", platform.tap_config(base_url=url))
-    done = subprocess.run(
-        [TAP, "--config", str(config)],
-        capture_output=True,
-        text=True,
-        env=_tls_env(),
-        timeout=60,
-        check=False,
-    )
+    done = run_tap(tmp_path, platform.tap_config(), env=_tls_env())
     assert done.returncode != 0
     last = done.stderr.strip().splitlines()[-1]
     assert "ERROR" in last
@@ -219,20 +211,11 @@ def test_tls_verified_by_default(
 
 
 def test_verify_tls_false_warns_and_works(
-    tls_platform: tuple[MockPlatform, str], tmp_path: Path
+    tls_platform: MockPlatform, tmp_path: Path
 ) -> None:
-    platform, url = tls_platform
-    config = write_json(
-        tmp_path / "c.json", platform.tap_config(base_url=url, verify_tls=False)
-    )
-    done = subprocess.run(
-        [TAP, "--config", str(config)],
-        capture_output=True,
-        text=True,
-        env=_tls_env(),
-        timeout=60,
-        check=False,
-    )
+    platform = tls_platform
+    config = platform.tap_config(verify_tls=False)
+    done = run_tap(tmp_path, config, env=_tls_env())
     assert done.returncode == 0, done.stderr[-2000:]
     warnings = [ln for ln in done.stderr.splitlines() if "WARNING" in ln]
     assert any("verify_tls" in ln for ln in warnings), warnings
