@@ -41,7 +41,6 @@ from tap_openapi.defaults import (
     default_user_agent,
 )
 from tap_openapi.envelope import (
-    access_hint,
     is_token_expired,
     parse_body,
     raise_for_status,
@@ -50,7 +49,6 @@ from tap_openapi.envelope import (
 )
 from tap_openapi.errors import (
     ConfigurationError,
-    HTTPStatusError,
     OpenAPIError,
     RetriableTransportError,
     TransportError,
@@ -340,13 +338,7 @@ class OpenAPIClient:
                 )
                 self.tokens.invalidate(_bearer_token(response))
                 response = self._send(method, url, params, json)
-            try:
-                raise_for_status(response, where)
-            except HTTPStatusError as exc:
-                hint = access_hint(exc.status, exc.error_code)
-                if hint is None:
-                    raise
-                raise exc.with_hint(hint) from exc
+            raise_for_status(response, where)
             payload = parse_body(response, where)
             return unwrap(payload, path, where)
 
@@ -358,7 +350,8 @@ class OpenAPIClient:
                 may_retry=lambda exc: _may_resend(method, exc),
             )
         except RetriesExhausted as exc:
-            raise TransportError(self._gave_up(exc, method, path, where)) from exc.last
+            msg = exc.message(f"{method} {path}{_in(where)} failed: ")
+            raise TransportError(msg) from exc.last
         except RetriableTransportError as exc:
             # A failure _may_resend refused: the platform may have acted on it.
             msg = f"{exc} (not retried: the platform may have processed the "
@@ -413,18 +406,6 @@ class OpenAPIClient:
             base_seconds=self.retry_base_seconds,
             cap_seconds=self.retry_max_seconds,
         )
-
-    @staticmethod
-    def _gave_up(exc: RetriesExhausted, method: str, path: str, where: str) -> str:
-        """The message of a call whose retries ran out."""
-        last = exc.last
-        if isinstance(last, OpenAPIError):
-            return f"{last} ({exc.summary})"
-        msg = f"{method} {path}{_in(where)} failed: {describe_error(last)} "
-        msg += f"({exc.summary})"
-        if isinstance(last, requests.exceptions.ConnectionError):
-            msg += "; check base_url and the network"
-        return msg
 
     # -- paged reading -----------------------------------------------------------------
 

@@ -34,7 +34,6 @@ import requests
 import requests.exceptions
 from singer_sdk import RESTStream
 from singer_sdk import singerlib as singer
-from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.mapper import SameRecordTransform
 
@@ -48,7 +47,6 @@ from tap_openapi.defaults import (
     default_user_agent,
 )
 from tap_openapi.envelope import (
-    access_hint,
     is_token_expired,
     parse_body,
     raise_for_status,
@@ -57,8 +55,6 @@ from tap_openapi.envelope import (
 )
 from tap_openapi.errors import (
     ConfigurationError,
-    HTTPStatusError,
-    OpenAPIError,
     TransportError,
 )
 from tap_openapi.fetcher import fetch_in_order
@@ -95,7 +91,7 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Generator, Iterable, Iterator
+    from collections.abc import Generator, Iterable, Iterator
 
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
@@ -473,18 +469,7 @@ class OpenAPIStream(RESTStream[int]):
             self.authenticator.invalidate(request)
             request = self._prepare(context, page_num, page_size, start)
             response = self._send(request)
-        try:
-            raise_for_status(response, where)
-        except RetriableAPIError as exc:
-            exc.response = response  # for Retry-After
-            raise
-        except HTTPStatusError as exc:
-            hint = STATUS_HINTS.get(exc.status) or access_hint(
-                exc.status, exc.error_code
-            )
-            if hint is None:
-                raise
-            raise exc.with_hint(hint) from exc
+        raise_for_status(response, where, STATUS_HINTS)
         payload = parse_body(response, where)
         unwrap(payload, url_path(response.url), where)
         return payload
@@ -510,7 +495,8 @@ class OpenAPIStream(RESTStream[int]):
                     what=where,
                 )
             except RetriesExhausted as exc:
-                raise self._gave_up(exc, page_num) from exc.last
+                msg = exc.message(f"Stream '{self.name}', page {page_num}: ")
+                raise TransportError(msg) from exc.last
             except requests.exceptions.SSLError as exc:
                 msg = f"Stream '{self.name}', page {page_num}: "
                 msg += tls_error_message(exc, self.url_base)
@@ -522,17 +508,6 @@ class OpenAPIStream(RESTStream[int]):
 
         return fetch
 
-    def _gave_up(self, exc: RetriesExhausted, page_num: int) -> TransportError:
-        """The error of a page whose retries ran out, with a hint when useful."""
-        last = exc.last
-        msg = describe_error(last)
-        if not isinstance(last, OpenAPIError):
-            msg = f"Stream '{self.name}', page {page_num}: {msg}"
-        msg += f" ({exc.summary})"
-        if isinstance(last, requests.exceptions.ConnectionError):
-            msg += "; check base_url and the network"
-        return TransportError(msg)
-
     @property
     def retry_policy(self) -> RetryPolicy:
         """The run's retry policy (:mod:`tap_openapi.retry`) for this stream."""
@@ -542,29 +517,6 @@ class OpenAPIStream(RESTStream[int]):
             base_seconds=self.retry_base_seconds,
             cap_seconds=self.retry_max_seconds,
         )
-
-    @override
-    def request_decorator(self, func: Callable[..., t.Any]) -> Callable[..., t.Any]:
-        """Retry ``func`` under :attr:`retry_policy`, as page requests are.
-
-        The stream reads pages through :meth:`_page_fetcher`; this keeps any
-        request made through the SDK's own path under the same policy.
-        """
-        policy = self.retry_policy
-
-        def call(*args: t.Any, **kwargs: t.Any) -> t.Any:
-            try:
-                return policy.call(
-                    lambda: func(*args, **kwargs),
-                    path=self.path,
-                    what=f"stream '{self.name}'",
-                )
-            except RetriesExhausted as exc:
-                msg = f"Stream '{self.name}': {describe_error(exc.last)} "
-                msg += f"({exc.summary})"
-                raise TransportError(msg) from exc.last
-
-        return call
 
     # --- records -----------------------------------------------------------
 

@@ -82,12 +82,18 @@ def access_hint(status: int, error_code: str | None) -> str | None:
     return None
 
 
-def raise_for_status(response: requests.Response, where: str = "") -> None:
+def raise_for_status(
+    response: requests.Response,
+    where: str = "",
+    hints: t.Mapping[int, str] | None = None,
+) -> None:
     """Raise a typed error for an HTTP error answer; do nothing on 2xx/3xx.
 
     Args:
         response: The platform's answer.
         where: Context for the message, e.g. ``"stream 'fake', page 3"``.
+        hints: How to fix a 4xx, by status, appended to the message; a 401 or
+            403 without one gets :func:`access_hint`'s.
 
     Raises:
         RetriableTransportError: On 429 and 5xx.
@@ -124,6 +130,9 @@ def raise_for_status(response: requests.Response, where: str = "") -> None:
     if status in RETRIABLE_STATUSES:
         # The response travels with the error so Retry-After can be honoured.
         raise RetriableTransportError(msg, response)
+    hint = (hints or {}).get(status) or access_hint(status, code)
+    if hint:
+        msg += f"; {hint}"
     raise HTTPStatusError(
         msg,
         status=status,

@@ -83,23 +83,6 @@ class HTTPStatusError(OpenAPIError, FatalAPIError):
         self.error_message = error_message
         self.request_id = request_id
 
-    def with_hint(self, hint: str) -> HTTPStatusError:
-        """Return a copy whose message ends with ``hint``, how to fix the cause.
-
-        Args:
-            hint: What to check or change, e.g. ``"check the scope setting"``.
-
-        Returns:
-            The same error (status, headers), its message extended.
-        """
-        return type(self)(
-            f"{self}; {hint}",
-            status=self.status,
-            error_code=self.error_code,
-            error_message=self.error_message,
-            request_id=self.request_id,
-        )
-
 
 class PlatformError(OpenAPIError, FatalAPIError):
     """The platform answered HTTP 200 with ``errCode != 0``.

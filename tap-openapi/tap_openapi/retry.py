@@ -222,6 +222,26 @@ class RetriesExhausted(Exception):
             )
         return text
 
+    def message(self, request: str) -> str:
+        """Say in one line which request gave up, on what, and why.
+
+        Args:
+            request: Names the request, e.g. ``"GET /api/v1/items failed: "``;
+                left out when the last failure is one of the package's own
+                errors, whose message names the request already.
+
+        Returns:
+            The last failure and :attr:`summary`, with a hint when the
+            platform could not be reached.
+        """
+        last = self.last
+        if isinstance(last, OpenAPIError):
+            return f"{last} ({self.summary})"
+        msg = f"{request}{describe_error(last)} ({self.summary})"
+        if isinstance(last, requests.exceptions.ConnectionError):
+            msg += "; check base_url and the network"
+        return msg
+
 
 @dataclasses.dataclass(frozen=True)
 class RetryPolicy:

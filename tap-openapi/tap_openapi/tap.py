@@ -374,8 +374,8 @@ class TapOpenAPI(Tap):
             for error in validator.iter_errors(self._config)
         ]
         errors += self._setting_value_errors()
-        secrets = [self._config[key] for key in secret_settings if key in self._config]
-        errors = [_hide_secrets(error, secrets) for error in errors]
+        secrets = self.secret_values()
+        errors = [redaction.redact(error, secrets) for error in errors]
         if errors:
             if raise_errors:
                 raise ConfigValidationError(
@@ -489,22 +489,20 @@ class TapOpenAPI(Tap):
         super().__init__(*args, **kwargs)
 
     def secret_values(self) -> list[t.Any]:
-        """The values to keep out of error messages: secret settings, tokens.
+        """The values to keep out of error messages: the secret settings.
+
+        The run's tokens are the token manager's, which registers itself.
 
         Returns:
-            The values of the settings marked secret, and the current access
-            and refresh tokens once the run has them.
+            The values of the settings marked secret.
         """
         config: dict[str, t.Any] = getattr(self, "_config", None) or {}
         properties = self.config_jsonschema.get("properties", {})
-        values = [
+        return [
             config[key]
             for key, prop in properties.items()
             if prop.get("secret") and key in config
         ]
-        if "connection" in self.__dict__:  # built: its tokens may be in use
-            values += self.token_manager.secret_values()
-        return values
 
     @classmethod
     @override
@@ -653,11 +651,6 @@ def _describe_schema_error(
         wanted = " or ".join(f"'{kind}'" for kind in kinds)
         return f"Setting {key} must be of type {wanted} (value hidden: secret){where}"
     return f"Setting {key} fails '{error.validator}' (value hidden: secret){where}"
-
-
-def _hide_secrets(message: str, secrets: t.Iterable[t.Any]) -> str:
-    """Replace every appearance of a secret setting's value with ``***``."""
-    return redaction.redact(message, secrets)
 
 
 if __name__ == "__main__":

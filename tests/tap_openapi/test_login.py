@@ -65,6 +65,16 @@ def start_login(config: Path, *flags: str) -> subprocess.Popen[str]:
     )
 
 
+def run_login(config: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*login_command(), "--config", str(config), *flags],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
 def read_authorize_url(process: subprocess.Popen[str]) -> str:
     assert process.stdout is not None
     line = process.stdout.readline().strip()
@@ -218,31 +228,34 @@ def test_login_gives_up_when_no_browser_comes_back(
     fresh: MockPlatform, tmp_path: Path
 ) -> None:
     config = write_config(fresh, tmp_path)
-    result = subprocess.run(
-        [*login_command(), "--config", str(config), "--print-url", "--timeout", "0.3"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = run_login(config, "--print-url", "--timeout", "0.3")
     assert result.returncode == 1
     assert "No redirect reached" in result.stderr
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("overrides", "flags"),
+    [
+        pytest.param({}, ["--no-browser"], id="refused-by-the-grant-check"),
+        # A refresh_token setting satisfies the grant's own checks, but the
+        # signed-in tokens would have nowhere to go.
+        pytest.param(
+            {"refresh_token": "some-refresh-token"},
+            ["--print-url", "--timeout", "5"],
+            id="refused-by-login",
+        ),
+    ],
+)
 def test_login_without_token_cache_path_is_a_config_error(
-    fresh: MockPlatform, tmp_path: Path
+    fresh: MockPlatform, tmp_path: Path, overrides: dict[str, str], flags: list[str]
 ) -> None:
-    config = write_config(fresh, tmp_path, token_cache_path=None)
-    result = subprocess.run(
-        [*login_command(), "--config", str(config), "--no-browser"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    config = write_config(fresh, tmp_path, token_cache_path=None, **overrides)
+    result = run_login(config, *flags)
     assert result.returncode == 1
     assert "token_cache_path" in result.stderr
+    assert result.stdout == ""  # no authorization URL was offered
+    assert "Traceback" not in result.stderr
 
 
 def test_login_in_process_opens_the_browser(
@@ -354,22 +367,3 @@ def test_login_without_a_token_cache_stops_before_the_browser(
     assert opened == []
     assert fresh.stats["authorize_requests"] == 0
     assert fresh.stats["token_requests"] == 0
-
-
-def test_login_command_without_a_token_cache_names_the_setting(
-    fresh: MockPlatform, tmp_path: Path
-) -> None:
-    config = write_config(
-        fresh, tmp_path, token_cache_path=None, refresh_token="some-refresh-token"
-    )
-    result = subprocess.run(
-        [*login_command(), "--config", str(config), "--print-url", "--timeout", "5"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert result.returncode == 1
-    assert "token_cache_path" in result.stderr
-    assert result.stdout == ""  # no authorization URL was offered
-    assert "Traceback" not in result.stderr
