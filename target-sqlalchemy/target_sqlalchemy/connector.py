@@ -419,31 +419,12 @@ class SQLAlchemyConnector(SQLConnector):
                     changes = {spec.name: (existing.kind, new_type)}
                     sqlite_rebuild.rebuild(conn, info.schema, info.name, changes)
             else:
-                self._run(self.alter_column_ddl(info, spec.name, joined, new_sql))
+                table = self.quoted_table(info)
+                alter = ddl.alter_column(
+                    self._engine.dialect, table, spec.name, existing, joined, new_sql
+                )
+                self._run(alter)
         info.columns[spec.name] = existing.holding(joined, new_sql)
-
-    def alter_column_ddl(
-        self, info: TableInfo, name: str, target: ColumnSpec, new_sql: str
-    ) -> list[str]:
-        """Statements that change a column's type (see ``ddl.alter_column``).
-
-        Args:
-            info: The table.
-            name: The column.
-            target: The kind it widens to.
-            new_sql: The compiled new type.
-
-        Returns:
-            The statements.
-        """
-        return ddl.alter_column(
-            self._engine.dialect,
-            self.quoted_table(info),
-            name,
-            info.columns[name],
-            target,
-            new_sql,
-        )
 
     def loading_specs(
         self, info: TableInfo, specs: t.Sequence[ColumnSpec]

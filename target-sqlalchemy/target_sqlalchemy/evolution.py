@@ -154,20 +154,6 @@ def _kind_of(
     return Kind.STRING, None, None, True
 
 
-def as_spec(existing: Existing, name: str, *, is_key: bool = False) -> ColumnSpec:
-    """The column spec an existing column corresponds to.
-
-    Args:
-        existing: The column.
-        name: Its name.
-        is_key: Whether it is a key column.
-
-    Returns:
-        The spec.
-    """
-    return ColumnSpec(name, existing.kind, existing.length, existing.scale, is_key)
-
-
 def join(existing: Existing, wanted: ColumnSpec, dialect: str) -> ColumnSpec:
     """The narrowest column holding both the existing values and the wanted kind.
 
@@ -180,9 +166,7 @@ def join(existing: Existing, wanted: ColumnSpec, dialect: str) -> ColumnSpec:
         The joined column (equal to the existing one when nothing must change).
     """
     have = replace(
-        as_spec(existing, wanted.name, is_key=wanted.is_key),
-        key_length=wanted.key_length,
-        key_collation=wanted.key_collation,
+        wanted, kind=existing.kind, max_length=existing.length, scale=existing.scale
     )
     kinds = {existing.kind, wanted.kind}
     if existing.kind is wanted.kind:

@@ -232,7 +232,8 @@ class MySQLLoader(Loader):
     ) -> None:
         head, tail = merge.mysql_insert_text(
             conn.dialect,
-            self.connector.quoted_table(self.info),
+            self.info.schema,
+            self.info.name,
             self.names,
             self.keys if upsert else (),
         )
@@ -264,6 +265,8 @@ class PostgresLoader(Loader):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         self._stage_name = f"_stage_{uuid.uuid4().hex[:12]}"
+        dialect = self.connector._engine.dialect
+        self._columns = ", ".join(ddl.quote(dialect, n) for n in self.names)
         stage = self.connector.table((None, self._stage_name), self.specs)
         # Built once: the same statement object every batch keeps SQLAlchemy's
         # compiled cache from growing.
@@ -300,20 +303,12 @@ class PostgresLoader(Loader):
         """
         return "\t".join(fields) + "\n"
 
-    def _copy(
-        self, conn: sa.Connection, table: tuple[str, ...], rows: t.Sequence[Row]
-    ) -> None:
-        from psycopg2 import sql  # only PostgreSQL needs the driver here
-
-        # psycopg2 quotes the names for the statement it runs itself: COPY
-        # takes no parameters, so SQLAlchemy's %-doubled quoting would stay.
-        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            sql.Identifier(*table),
-            sql.SQL(", ").join(sql.Identifier(n) for n in self.names),
-        )
+    def _copy(self, conn: sa.Connection, table: str, rows: t.Sequence[Row]) -> None:
+        # COPY takes no parameters: names are quoted without %-doubling (ddl).
+        statement = f"COPY {table} ({self._columns}) FROM STDIN"
+        logger.debug("SQL: %s", statement)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            logger.debug("SQL: %s", statement.as_string(cursor))
             cursor.copy_expert(statement, _LineStream(rows), size=1 << 16)
         finally:
             cursor.close()
@@ -327,19 +322,17 @@ class PostgresLoader(Loader):
         """
         if not rows:
             return
+        table = self.connector.quoted_table(self.info)
         if not self.keys:
-            target = (self.info.schema, self.info.name)
-            self._copy(conn, tuple(n for n in target if n), rows)
+            self._copy(conn, table, rows)
             return
-        dialect = conn.dialect
-        columns = ", ".join(ddl.quote(dialect, n) for n in self.names)
+        stage = ddl.quote(conn.dialect, self._stage_name)
         conn.exec_driver_sql(
-            f"CREATE TEMPORARY TABLE {ddl.quote(dialect, self._stage_name)} "
-            f"ON COMMIT DROP AS SELECT {columns} "
-            f"FROM {self.connector.quoted_table(self.info)} WITH NO DATA",
+            f"CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS "
+            f"SELECT {self._columns} FROM {table} WITH NO DATA",
             execution_options={"no_parameters": True},
         )
-        self._copy(conn, (self._stage_name,), rows)
+        self._copy(conn, stage, rows)
         if self._upsert is not None:
             conn.execute(self._upsert)
             return

@@ -94,7 +94,8 @@ def sqlite_upsert(table: sa.Table, keys: t.Sequence[str]) -> sqlite.Insert:
 
 def mysql_insert_text(
     dialect: sa.Dialect,
-    table: str,
+    schema: str | None,
+    name: str,
     names: t.Sequence[str],
     keys: t.Sequence[str] = (),
 ) -> tuple[str, str]:
@@ -107,7 +108,8 @@ def mysql_insert_text(
     Args:
         dialect: The MySQL or MariaDB dialect (its server version decides
             between ``VALUES(col)`` and the row alias MySQL 8.0.20+ prefers).
-        table: The quoted table name.
+        schema: The table's schema (database), or None.
+        name: The table's name.
         names: Column names, in row order.
         keys: Key columns backed by a primary or unique key; empty to append.
 
@@ -116,28 +118,25 @@ def mysql_insert_text(
 
     Example:
         >>> from sqlalchemy.dialects import mysql
-        >>> mysql_insert_text(mysql.dialect(), "`t`", ["id", "a%"], ["id"])
+        >>> mysql_insert_text(mysql.dialect(), None, "t", ["id", "a%"], ["id"])
         ('INSERT INTO `t` (`id`, `a%`) VALUES ', ' ON DUPLICATE KEY UPDATE `a%` = VALUES(`a%`)')
     """  # noqa: E501
     columns = ", ".join(ddl.quote(dialect, n) for n in names)
-    head = f"INSERT INTO {table} ({columns}) VALUES "
+    head = f"INSERT INTO {ddl.qualified(dialect, schema, name)} ({columns}) VALUES "
     if not keys:
         return head, ""
     # Nothing else to update: assigning a key to itself makes the row a no-op.
     others = [n for n in names if n not in keys] or [keys[0]]
+    quoted = [ddl.quote(dialect, n) for n in others]
     version = dialect.server_version_info or ()
-    alias = not getattr(dialect, "is_mariadb", False) and version >= (8, 0, 20)
-    assignments = ", ".join(
-        f"{ddl.quote(dialect, n)} = "
-        + (
-            f"new.{ddl.quote(dialect, n)}"
-            if alias
-            else f"VALUES({ddl.quote(dialect, n)})"
-        )
-        for n in others
-    )
-    tail = " AS new" if alias else ""
-    return head, f"{tail} ON DUPLICATE KEY UPDATE {assignments}"
+    if getattr(dialect, "is_mariadb", False) or version < (8, 0, 20):
+        assignments = ", ".join(f"{c} = VALUES({c})" for c in quoted)
+        return head, f" ON DUPLICATE KEY UPDATE {assignments}"
+    # MySQL 8.0.20+ deprecates VALUES(col) for a row alias, which must differ
+    # from the table's name (as SQLAlchemy's own ON DUPLICATE KEY does).
+    alias = "new_1" if name.lower() == "new" else "new"
+    assignments = ", ".join(f"{c} = {alias}.{c}" for c in quoted)
+    return head, f" AS {alias} ON DUPLICATE KEY UPDATE {assignments}"
 
 
 class Merge(Executable, ClauseElement):

@@ -250,21 +250,21 @@ class SQLAlchemySink(SQLSink[SQLAlchemyConnector]):
         )
         loader = self._loader
         self._columns = [
-            (prop, self._key_limit(spec, loader.converter(spec)))
+            (prop, self._key_field(spec, loader.converter(spec)))
             for prop, spec in zip(self._prop_names, specs, strict=True)
         ]
         self._null = loader.null
         self._pack = loader.pack
-        self._key_props = [
-            self._prop_names[[s.name for s in specs].index(k)]
-            for k in self._upsert_keys
-        ]
+        names = [s.name for s in specs]
+        # Duplicates are found on the converted key fields, the values as the
+        # database compares them (1 and "1" are one integer key), not on the
+        # raw JSON.
+        self._key_index = [names.index(k) for k in self._upsert_keys]
+        self._key_props = [self._prop_names[i] for i in self._key_index]
         dialect = self.connector.dialect_name
-        by_name = {s.name: s for s in specs}
-        # Duplicates are found on the values as the database compares them
-        # (1 and "1" are one integer key), not on the raw JSON.
+        # Deleted keys are bound as parameters, so they take the driver's form.
         self._key_converters = [
-            values.key_converter(by_name[k].kind, dialect) for k in self._upsert_keys
+            values.key_converter(specs[i].kind, dialect) for i in self._key_index
         ]
         self._lazy = {
             name: spec
@@ -286,14 +286,20 @@ class SQLAlchemySink(SQLSink[SQLAlchemyConnector]):
             TypeError,
         )
 
-    def _key_limit(
+    def _key_field(
         self, spec: ColumnSpec, convert: values.Converter
     ) -> values.Converter:
+        if not spec.is_key:
+            return convert
+        if spec.kind is Kind.NUMBER:
+            # 1 and 1.0 are one DOUBLE key, so they must be one key field
+            # (COPY and MySQL literal rows would write "1" and "1.0").
+            return values.whole_numbers_as_int(convert)
         # A key longer than its VARCHAR would fail the whole batch with a
         # database message naming neither stream nor limit: check it here.
         limit = self._info.columns[spec.name].length
         dialect = self.connector.dialect_name
-        if not spec.is_key or spec.kind is not Kind.STRING or limit is None:
+        if spec.kind is not Kind.STRING or limit is None:
             return convert
         if dialect == "sqlite":
             return convert  # SQLite does not enforce VARCHAR lengths
@@ -347,26 +353,29 @@ class SQLAlchemySink(SQLSink[SQLAlchemyConnector]):
         if not self._key_props:
             self._rows.append(self._pack(fields))
             return
-        raw = [record.get(p) for p in self._key_props]
-        if None in raw:
+        key = tuple([fields[i] for i in self._key_index])
+        if null in key:
             msg = (
                 f"stream '{self.stream_name}': record has no value for key "
                 f"properties {self._key_props}"
             )
             raise MissingKeyError(msg)
-        try:
-            key = tuple([c(v) for c, v in zip(self._key_converters, raw, strict=True)])
-        except (ValueError, TypeError, OverflowError, ArithmeticError) as exc:
-            raise self._value_error(record, exc) from None
         if key in self._by_key or key in self._deleted:
             self._dupes += 1
         if self._hard_delete and record.get(DELETED_AT) is not None:
             self._by_key.pop(key, None)
-            self._deleted[key] = key
+            self._deleted[key] = self._bound_key(record)
         else:
             if self._deleted:
                 self._deleted.pop(key, None)
             self._by_key[key] = self._pack(fields)
+
+    def _bound_key(self, record: dict[str, t.Any]) -> tuple[t.Any, ...]:
+        pairs = zip(self._key_converters, self._key_props, strict=True)
+        try:
+            return tuple([convert(record[prop]) for convert, prop in pairs])
+        except (ValueError, TypeError, OverflowError, ArithmeticError) as exc:
+            raise self._value_error(record, exc) from None
 
     def add(self, record: dict[str, t.Any], line: int, size: int) -> None:
         """Buffer a record read from input line ``line`` of ``size`` characters.

@@ -313,25 +313,48 @@ def python_converter(kind: Kind, dialect: str) -> Converter:
 
 
 def key_converter(kind: Kind, dialect: str) -> Converter:
-    """Converter to a key value that compares as the database compares keys.
-
-    Two records whose keys are equal after conversion (``1`` and ``"1"`` for
-    an integer key, two spellings of one date-time) are one row in the table,
-    so the batch keeps only the last of them.
+    """Converter to a key value as the driver binds it (to delete by key).
 
     Args:
         kind: The key column's kind.
         dialect: The SQLAlchemy dialect name.
 
     Returns:
-        A function of one non-null value returning a hashable value.
+        A function of one non-null value.
     """
     convert = python_converter(kind, dialect)
     if dialect == "postgresql" and kind in (Kind.STRING, Kind.JSON):
-        # COPY drops U+0000 from text (see _copy_escape), so the database
-        # sees "a\x00" and "a" as one key.
+        # COPY drops U+0000 from text (see _copy_escape), so the key loaded
+        # for "a\x00" is "a" (and psycopg2 cannot bind U+0000 anyway).
         return lambda v: convert(v).replace("\x00", "")
     return convert
+
+
+def whole_numbers_as_int(convert: Converter) -> Converter:
+    """Wrap a number converter so that integral floats arrive as ints.
+
+    A DOUBLE key column holds ``1`` and ``1.0`` as one value; written as
+    COPY or SQL literal text they would differ, and so would their rows'
+    keys in a batch.
+
+    Args:
+        convert: The column's converter.
+
+    Returns:
+        A converter giving ``1.0`` the form of ``1``.
+    """
+
+    def whole(value: t.Any) -> t.Any:
+        number = to_float(value)
+        if (
+            type(number) is float
+            and number.is_integer()
+            and _INT64_MIN <= number <= _INT64_MAX
+        ):
+            number = int(number)
+        return convert(number)
+
+    return whole
 
 
 def length_checked(convert: Converter, limit: int, where: str, note: str) -> Converter:

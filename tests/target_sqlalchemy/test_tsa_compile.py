@@ -278,13 +278,28 @@ def test_oracle_widenings_known_to_fail_are_refused(
 
 def test_mysql_insert_text_is_built_not_parsed() -> None:
     head, tail = mysql_insert_text(
-        mysql.dialect(), "`t%`", ["id", "a VALUES (b", "c`d"], ["id"]
+        mysql.dialect(), None, "t%", ["id", "a VALUES (b", "c`d"], ["id"]
     )
     assert head == "INSERT INTO `t%` (`id`, `a VALUES (b`, `c``d`) VALUES "
     assert tail == (
         " ON DUPLICATE KEY UPDATE `a VALUES (b` = VALUES(`a VALUES (b`), "
         "`c``d` = VALUES(`c``d`)"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "alias"),
+    [
+        pytest.param("t%", "new", id="table-t"),
+        pytest.param("New", "new_1", id="table-named-new"),
+    ],
+)
+def test_mysql_8_insert_text_uses_a_row_alias(name: str, alias: str) -> None:
+    dialect = mysql.dialect()
+    dialect.server_version_info = (8, 0, 36)
+    head, tail = mysql_insert_text(dialect, "db", name, ["id", "v%"], ["id"])
+    assert head == f"INSERT INTO `db`.`{name}` (`id`, `v%`) VALUES "
+    assert tail == f" AS {alias} ON DUPLICATE KEY UPDATE `v%` = {alias}.`v%`"
 
 
 @pytest.mark.postgres

@@ -15,6 +15,7 @@ from target_sqlalchemy.target import describe_failure
     [
         pytest.param({"type": "integer"}, 1, "1", 1, id="int-and-string"),
         pytest.param({"type": "integer"}, 2, 2.0, 2, id="int-and-float"),
+        pytest.param({"type": "number"}, 3, 3.0, 3.0, id="number-int-and-float"),
         pytest.param(
             {"type": "string", "format": "date-time"},
             "2024-01-01 00:00:00",
